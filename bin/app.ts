@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// The reference app: `npx cdk synth -c profile=swallow-70b|smoke [-c availabilityZoneId=use1-az6]`.
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { profileNamed, TrainingPlatformStack } from '../lib';
+
+const app = new App();
+const profile = profileNamed(app, app.node.tryGetContext('profile') ?? 'swallow-70b');
+new TrainingPlatformStack(app, 'TrainingPlatform', {
+  stackName: `hyperpod-${profile.name}`,
+  profile,
+  availabilityZoneId: app.node.tryGetContext('availabilityZoneId'),
+});
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

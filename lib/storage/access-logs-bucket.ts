@@ -1,0 +1,24 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+
+export interface AccessLogsBucketProps {
+  /** @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The target of S3 server access logs. SSE-S3, because S3 log delivery cannot write to SSE-KMS buckets;
+ * not itself access-logged (that would log forever).
+ */
+export class AccessLogsBucket extends s3.Bucket {
+  constructor(scope: Construct, id: string, props: AccessLogsBucketProps = {}) {
+    super(scope, id, {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      versioned: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+  }
+}

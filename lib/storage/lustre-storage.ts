@@ -1,0 +1,312 @@
+import { Aws, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as fsx from 'aws-cdk-lib/aws-fsx';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct, IConstruct } from 'constructs';
+import { ConfigurationError } from '../core/configuration-error';
+import { requireOneOf } from '../core/validation';
+import { ClosedSecurityGroup } from '../network/closed-security-group';
+import { ITrainingNetwork } from '../network/training-network';
+import { DataRepositoryAssociation, DataRepositoryOptions, normalisePrefix } from './data-repository-association';
+import { AccessLogsBucket } from './access-logs-bucket';
+import { TrainingBucket } from './training-bucket';
+
+/** Compression of file data on the file system. */
+export enum LustreDataCompression {
+  /** LZ4: more capacity and throughput for compressible data, at little CPU cost on the servers. */
+  LZ4 = 'LZ4',
+  /** No compression. */
+  NONE = 'NONE',
+}
+
+/** What a cluster needs to mount a Lustre file system. */
+export interface ILustreStorage extends IConstruct, ec2.IConnectable {
+  /** e.g. `fs-0123456789abcdef0`. */
+  readonly fileSystemId: string;
+  /** e.g. `fs-0123456789abcdef0.fsx.us-east-1.amazonaws.com`. */
+  readonly dnsName: string;
+  /** The Lustre mount name, e.g. `abcdefgh`. */
+  readonly mountName: string;
+}
+
+/** Attributes of an existing FSx for Lustre file system. */
+export interface LustreStorageAttributes {
+  readonly fileSystemId: string;
+  readonly dnsName: string;
+  readonly mountName: string;
+  /** The file system's security group: clients are allowed in on the Lustre ports. */
+  readonly securityGroup: ec2.ISecurityGroup;
+}
+
+export interface LustreStorageProps {
+  /** The network the file system lives in: its compute subnet, and its EFA security group as the client. */
+  readonly network: ITrainingNetwork;
+  /**
+   * Storage capacity. PERSISTENT_2: 1200, 2400, then steps of 2400 GiB; EFA-enabled: steps of 38400, 19200,
+   * 9600 or 4800 GiB for 125, 250, 500 or 1000 MB/s/TiB.
+   * @default 4800
+   */
+  readonly storageCapacityGiB?: number;
+  /**
+   * Throughput per TiB of storage, MB/s: 125, 250, 500 or 1000. Aggregate = capacity (TiB) x this.
+   * @default 250
+   */
+  readonly perUnitThroughputMBps?: number;
+  /** @default LustreDataCompression.LZ4 */
+  readonly dataCompression?: LustreDataCompression;
+  /**
+   * Metadata IOPS: 1500, 3000, 6000, 12000, then multiples of 12000 up to 192000 (user-provisioned mode).
+   * @default - AUTOMATIC mode, scaled with capacity by FSx
+   */
+  readonly metadataIops?: number;
+  /**
+   * Use EFA between clients and the file system (up to 700 Gbps per client; creation-only).
+   * @default false
+   */
+  readonly efaEnabled?: boolean;
+  /**
+   * Key for the file system and the buckets this construct creates.
+   * @default - a new key with rotation, retained with the data
+   */
+  readonly encryptionKey?: kms.IKey;
+  /**
+   * Bucket for datasets.
+   * @default - a new encrypted, versioned, access-logged bucket
+   */
+  readonly datasetsBucket?: s3.IBucket;
+  /**
+   * Bucket for checkpoints.
+   * @default - a new encrypted, versioned, access-logged bucket
+   */
+  readonly checkpointsBucket?: s3.IBucket;
+  /**
+   * How long an overwritten or deleted checkpoint object is kept as a noncurrent version.
+   * @default Duration.days(30)
+   */
+  readonly checkpointNoncurrentVersionExpiration?: Duration;
+  /**
+   * Weekly maintenance window start, `d:HH:MM` in UTC (1 = Monday).
+   * @default - chosen by FSx
+   */
+  readonly weeklyMaintenanceStartTime?: string;
+  /**
+   * What happens to the file system, the buckets and the key when the stack no longer has them.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** At most this many data repository associations per file system (FSx quota). */
+export const MAX_DATA_REPOSITORIES = 8;
+const THROUGHPUTS_MBPS = [125, 250, 500, 1000];
+/** EFA-enabled capacity steps by per-unit throughput (FSx for Lustre EFA docs). */
+const EFA_CAPACITY_STEP_GIB: Record<number, number> = { 125: 38400, 250: 19200, 500: 9600, 1000: 4800 };
+/** LNet and the Lustre servers: TCP 988 and 1018-1023. */
+const LUSTRE_PORTS = [ec2.Port.tcp(988), ec2.Port.tcpRange(1018, 1023)];
+
+/**
+ * FSx for Lustre PERSISTENT_2 (Lustre 2.15) in the compute subnet, KMS-encrypted and retained by default,
+ * with its own security group open on the Lustre ports to the cluster, optional EFA, and S3 data repository
+ * associations (`addDataRepository`) to buckets for datasets and checkpoints.
+ */
+export class LustreStorage extends Construct implements ILustreStorage {
+  /** Mount an existing file system. */
+  public static fromLustreStorageAttributes(scope: Construct, id: string, attrs: LustreStorageAttributes): ILustreStorage {
+    class Imported extends Construct implements ILustreStorage {
+      public readonly fileSystemId = attrs.fileSystemId;
+      public readonly dnsName = attrs.dnsName;
+      public readonly mountName = attrs.mountName;
+      public readonly connections = new ec2.Connections({ securityGroups: [attrs.securityGroup] });
+    }
+    return new Imported(scope, id);
+  }
+
+  public readonly fileSystemId: string;
+  public readonly dnsName: string;
+  public readonly mountName: string;
+  public readonly connections: ec2.Connections;
+  /** The file system's own security group. */
+  public readonly securityGroup: ec2.ISecurityGroup;
+  public readonly encryptionKey: kms.IKey;
+  public readonly datasetsBucket: s3.IBucket;
+  public readonly checkpointsBucket: s3.IBucket;
+  /** Capacity in GiB. */
+  public readonly storageCapacityGiB: number;
+  /** Aggregate throughput in MB/s: capacity (TiB) x per-unit throughput. */
+  public readonly throughputMBps: number;
+  /** The L1 file system. */
+  public readonly resource: fsx.CfnFileSystem;
+  private readonly repositories: DataRepositoryAssociation[] = [];
+
+  constructor(scope: Construct, id: string, props: LustreStorageProps) {
+    super(scope, id);
+    const capacity = props.storageCapacityGiB ?? 4800;
+    const perUnit = props.perUnitThroughputMBps ?? 250;
+    const efa = props.efaEnabled ?? false;
+    requireOneOf(this, 'perUnitThroughputMBps', perUnit, THROUGHPUTS_MBPS);
+    validateCapacity(this, capacity, perUnit, efa);
+    if (props.metadataIops !== undefined) validateMetadataIops(this, props.metadataIops);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+
+    this.storageCapacityGiB = capacity;
+    this.throughputMBps = (capacity / 1024) * perUnit;
+    this.encryptionKey = props.encryptionKey ?? new kms.Key(this, 'Key', {
+      enableKeyRotation: true,
+      description: `${this.node.path}: FSx for Lustre and its S3 data repositories`,
+      removalPolicy,
+    });
+    this.allowFsxToUseKeyForS3(this.encryptionKey);
+    this.securityGroup = this.createSecurityGroup(props.network, efa);
+    this.connections = new ec2.Connections({ securityGroups: [this.securityGroup] });
+
+    this.resource = new fsx.CfnFileSystem(this, 'Resource', {
+      fileSystemType: 'LUSTRE',
+      fileSystemTypeVersion: '2.15',
+      storageType: 'SSD',
+      storageCapacity: capacity,
+      subnetIds: [props.network.computeSubnet.subnetId],
+      securityGroupIds: [this.securityGroup.securityGroupId],
+      kmsKeyId: this.encryptionKey.keyId,
+      lustreConfiguration: {
+        deploymentType: 'PERSISTENT_2',
+        perUnitStorageThroughput: perUnit,
+        dataCompressionType: props.dataCompression ?? LustreDataCompression.LZ4,
+        efaEnabled: efa || undefined,
+        metadataConfiguration: props.metadataIops === undefined
+          ? { mode: 'AUTOMATIC' }
+          : { mode: 'USER_PROVISIONED', iops: props.metadataIops },
+        logConfiguration: { level: 'WARN_ERROR' },
+        weeklyMaintenanceStartTime: props.weeklyMaintenanceStartTime,
+      },
+    });
+    this.resource.applyRemovalPolicy(removalPolicy);
+    // FSx checks the security group when it creates the servers: the Lustre rules must exist first, or
+    // creation fails with InvalidNetworkSettings.
+    this.resource.node.addDependency(this.securityGroup, props.network.efaSecurityGroup);
+
+    this.fileSystemId = this.resource.ref;
+    this.dnsName = this.resource.attrDnsName;
+    this.mountName = this.resource.attrLustreMountName;
+    const logs = props.datasetsBucket && props.checkpointsBucket ? undefined : new AccessLogsBucket(this, 'AccessLogs', {
+      removalPolicy,
+    });
+    this.datasetsBucket = props.datasetsBucket ?? new TrainingBucket(this, 'DatasetsBucket', {
+      encryptionKey: this.encryptionKey,
+      accessLogs: logs!,
+      removalPolicy,
+    });
+    this.checkpointsBucket = props.checkpointsBucket ?? new TrainingBucket(this, 'CheckpointsBucket', {
+      encryptionKey: this.encryptionKey,
+      accessLogs: logs!,
+      removalPolicy,
+      noncurrentVersionExpiration: props.checkpointNoncurrentVersionExpiration ?? Duration.days(30),
+    });
+  }
+
+  /** The associations added so far. */
+  public get dataRepositories(): readonly DataRepositoryAssociation[] {
+    return this.repositories;
+  }
+
+  /**
+   * Link a directory of the file system to an S3 prefix. At most 8 per file system; directories and prefixes
+   * (in the same bucket) must not repeat or nest.
+   */
+  public addDataRepository(options: DataRepositoryOptions): DataRepositoryAssociation {
+    const index = this.repositories.length;
+    if (index >= MAX_DATA_REPOSITORIES) {
+      throw new ConfigurationError(this, `dataRepositories[${index}]`,
+        `exceeds the limit of ${MAX_DATA_REPOSITORIES} data repository associations per file system, `
+        + `got one more for '${options.fileSystemPath}'`);
+    }
+    this.checkNoOverlap(options.fileSystemPath, options.bucket, normalisePrefix(options.prefix ?? options.fileSystemPath));
+    const id = `DataRepository${options.fileSystemPath.replace(/[^A-Za-z0-9]/g, '') || 'Root'}`;
+    const association = new DataRepositoryAssociation(this, this.node.tryFindChild(id) ? `${id}${index}` : id, {
+      ...options,
+      fileSystemId: this.fileSystemId,
+    });
+    // FSx fails associations created in parallel on one file system: create them one after another.
+    const previous = this.repositories[index - 1];
+    if (previous) association.node.addDependency(previous);
+    this.repositories.push(association);
+    return association;
+  }
+
+  private checkNoOverlap(fileSystemPath: string, bucket: s3.IBucket, prefix: string): void {
+    for (const existing of this.repositories) {
+      if (nests(existing.fileSystemPath, fileSystemPath, '/')) {
+        throw new ConfigurationError(this, 'dataRepositories.fileSystemPath',
+          `must not repeat or nest across associations, got '${fileSystemPath}' overlapping '${existing.fileSystemPath}'`);
+      }
+      if (existing.bucket.bucketName === bucket.bucketName && nests(existing.prefix, prefix, '/')) {
+        throw new ConfigurationError(this, 'dataRepositories.prefix',
+          `must not repeat or nest within a bucket, got 's3://${bucket.bucketName}/${prefix}' `
+          + `overlapping '${existing.dataRepositoryPath}'`);
+      }
+    }
+  }
+
+  private createSecurityGroup(network: ITrainingNetwork, efa: boolean): ec2.ISecurityGroup {
+    const sg = new ClosedSecurityGroup(this, 'SecurityGroup', {
+      vpc: network.vpc,
+      description: `${this.node.path}: Lustre${efa ? ' over EFA' : ''} between the file system and its clients`,
+    });
+    const client = network.efaSecurityGroup;
+    // EFA needs all traffic between servers and clients; plain Lustre needs only LNet ports, both ways.
+    const ports = efa ? [ec2.Port.allTraffic()] : LUSTRE_PORTS;
+    for (const port of ports) {
+      sg.connections.allowInternally(port, 'Lustre between file-system servers');
+      sg.connections.allowFrom(client, port, 'Lustre from cluster nodes');
+      sg.connections.allowTo(client, port, 'Lustre to cluster nodes');
+    }
+    return sg;
+  }
+
+  /**
+   * FSx reads and writes S3 through a service-linked role created with the first association, which does not
+   * exist yet at deploy time: allow it on the key by ARN pattern, only via S3, only from this account.
+   */
+  private allowFsxToUseKeyForS3(key: kms.IKey): void {
+    key.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'AllowFsxDataRepositoryAccessViaS3',
+      principals: [new iam.AnyPrincipal()],
+      actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*', 'kms:DescribeKey'],
+      resources: ['*'],
+      conditions: {
+        StringEquals: { 'kms:CallerAccount': Aws.ACCOUNT_ID, 'kms:ViaService': `s3.${Aws.REGION}.amazonaws.com` },
+        ArnLike: {
+          'aws:PrincipalArn': `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/aws-service-role/`
+            + 's3.data-source.lustre.fsx.amazonaws.com/AWSServiceRoleForFSxS3Access_*',
+        },
+      },
+    }));
+  }
+}
+
+/** True when one path equals or contains the other (`/data` contains `/data/ja`, not `/data2`). */
+function nests(a: string, b: string, separator: string): boolean {
+  const asDir = (p: string) => (p.endsWith(separator) ? p : p + separator);
+  return asDir(a).startsWith(asDir(b)) || asDir(b).startsWith(asDir(a)) || a === '' || b === '';
+}
+
+function validateCapacity(scope: IConstruct, gib: number, perUnit: number, efa: boolean): void {
+  if (Token.isUnresolved(gib)) return;
+  if (efa) {
+    const step = EFA_CAPACITY_STEP_GIB[perUnit];
+    if (gib >= step && gib % step === 0) return;
+    throw new ConfigurationError(scope, 'storageCapacityGiB',
+      `must be a multiple of ${step} GiB for an EFA-enabled file system at ${perUnit} MB/s/TiB, got ${gib}`);
+  }
+  if (gib === 1200 || (gib >= 2400 && gib % 2400 === 0)) return;
+  throw new ConfigurationError(scope, 'storageCapacityGiB',
+    `must be 1200 or a multiple of 2400 GiB for PERSISTENT_2, got ${gib}`);
+}
+
+function validateMetadataIops(scope: IConstruct, iops: number): void {
+  if (Token.isUnresolved(iops)) return;
+  if ([1500, 3000, 6000].includes(iops) || (iops >= 12000 && iops <= 192000 && iops % 12000 === 0)) return;
+  throw new ConfigurationError(scope, 'metadataIops',
+    `must be 1500, 3000, 6000, or a multiple of 12000 up to 192000, got ${iops}`);
+}

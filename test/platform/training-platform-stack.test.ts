@@ -1,0 +1,77 @@
+import { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { PROFILES, profileNamed, SMOKE, SWALLOW_70B, TrainingPlatformStack } from '../../lib';
+import { testApp } from '../util';
+
+function referenceStack(profile = SWALLOW_70B, app = testApp()): TrainingPlatformStack {
+  return new TrainingPlatformStack(app, 'TrainingPlatform', { profile });
+}
+
+function nagFindings(stack: Stack): string[] {
+  const report = new AwsSolutionsChecks().validateScope(stack);
+  return report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} ${r.constructPath ?? r.resourceLogicalId}`));
+}
+
+describe('profiles', () => {
+  test('an unknown profile is refused with the known ones listed', () => {
+    expect(() => profileNamed(testApp(), 'swallow-7b')).toThrow(
+      "profile must be one of swallow-70b, smoke (-c profile=NAME), got 'swallow-7b'");
+  });
+
+  test('swallow-70b: 32 ml.p5.48xlarge in a /21, 48000 GiB of FSx, /datasets and /checkpoints repositories', () => {
+    const stack = referenceStack();
+    const template = Template.fromStack(stack);
+    expect(stack.network.requiredAddresses).toBeGreaterThan(32 * 32);
+    template.hasResourceProperties('AWS::EC2::Subnet', { CidrBlock: '10.0.0.0/21' });
+    template.hasResourceProperties('AWS::FSx::FileSystem', { StorageCapacity: 48000 });
+    template.hasResourceProperties('AWS::FSx::DataRepositoryAssociation', { FileSystemPath: '/datasets', S3: { AutoExportPolicy: Match.absent() } });
+    template.hasResourceProperties('AWS::FSx::DataRepositoryAssociation', {
+      FileSystemPath: '/checkpoints',
+      S3: { AutoExportPolicy: { Events: ['NEW', 'CHANGED', 'DELETED'] }, AutoImportPolicy: { Events: ['NEW', 'CHANGED', 'DELETED'] } },
+    });
+    template.resourcePropertiesCountIs('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Interface' }, 10);
+  });
+
+  test('the availability zone ID reaches the compute subnet', () => {
+    const stack = new TrainingPlatformStack(testApp(), 'TrainingPlatform', { profile: SMOKE, availabilityZoneId: 'usw2-az2' });
+    Template.fromStack(stack).hasResourceProperties('AWS::EC2::Subnet', { AvailabilityZoneId: 'usw2-az2', CidrBlock: '10.0.0.0/24' });
+  });
+
+  test.each(PROFILES.map((p) => [p.name, p]))('snapshot of the %s template', (_name, profile) => {
+    expect(Template.fromStack(referenceStack(profile)).toJSON()).toMatchSnapshot();
+  });
+});
+
+describe('compliance', () => {
+  test.each(PROFILES.map((p) => [p.name, p]))('cdk-nag AwsSolutions: no unacknowledged findings (%s)', (_name, profile) => {
+    expect(nagFindings(referenceStack(profile))).toEqual([]);
+  });
+
+  test('cdk-nag does catch a finding in this setup (an unencrypted, unlogged bucket)', () => {
+    const stack = referenceStack(SMOKE);
+    new s3.CfnBucket(stack, 'Careless');
+    expect(nagFindings(stack)).toEqual(expect.arrayContaining([expect.stringMatching(/^AwsSolutions-S1 TrainingPlatform\/Careless$/)]));
+  });
+
+});
+
+describe('CloudFormation schema validation', () => {
+  // The suite runs with CDK_VALIDATION=false (test/setup-env.ts); these two turn it back on.
+  beforeEach(() => { delete process.env.CDK_VALIDATION; });
+  afterEach(() => { process.env.CDK_VALIDATION = 'false'; });
+
+  test('the CloudFormation schema validation (validateAgainstDefaultRules) passes on synth', () => {
+    const app = testApp();
+    referenceStack(SWALLOW_70B, app);
+    expect(app.node.tryGetContext('@aws-cdk/core:validateAgainstDefaultRules')).toBe(true);
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  test('the CloudFormation schema validation fails synth on an invalid property', () => {
+    const app = testApp();
+    referenceStack(SMOKE, app).storage.resource.addPropertyOverride('NotAProperty', 1);
+    expect(() => app.synth()).toThrow(/NotAProperty: Additional properties are not allowed/);
+  });
+});

@@ -1,0 +1,304 @@
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import {
+  DataRepositoryEvent, DataRepositoryOptions, LustreDataCompression, LustreStorage, LustreStorageProps, TrainingNetwork,
+} from '../../lib';
+import { testStack } from '../util';
+
+function build(props: Partial<LustreStorageProps> = {}): { stack: Stack; storage: LustreStorage; network: TrainingNetwork } {
+  const stack = testStack();
+  const network = new TrainingNetwork(stack, 'Network', { plannedNodes: [{ instanceType: 'ml.p5.48xlarge', count: 4 }] });
+  const storage = new LustreStorage(stack, 'Storage', { network, ...props });
+  return { stack, storage, network };
+}
+
+const NO_TRAFFIC = { CidrIp: '255.255.255.255/32', IpProtocol: 'icmp', FromPort: 86, ToPort: 251, Description: Match.anyValue() };
+
+describe('LustreStorage defaults', () => {
+  const { stack, storage, network } = build();
+  const template = Template.fromStack(stack);
+
+  test('PERSISTENT_2, Lustre 2.15, LZ4, 4800 GiB at 250 MB/s/TiB, automatic metadata, KMS, in the compute subnet', () => {
+    template.hasResourceProperties('AWS::FSx::FileSystem', {
+      FileSystemType: 'LUSTRE',
+      FileSystemTypeVersion: '2.15',
+      StorageType: 'SSD',
+      StorageCapacity: 4800,
+      KmsKeyId: { Ref: Match.stringLikeRegexp('StorageKey') },
+      SubnetIds: [stack.resolve(network.computeSubnet.subnetId)],
+      LustreConfiguration: {
+        DeploymentType: 'PERSISTENT_2',
+        PerUnitStorageThroughput: 250,
+        DataCompressionType: 'LZ4',
+        MetadataConfiguration: { Mode: 'AUTOMATIC' },
+        EfaEnabled: Match.absent(),
+        LogConfiguration: { Level: 'WARN_ERROR' },
+      },
+    });
+    expect(storage.throughputMBps).toBeCloseTo(4800 / 1024 * 250);
+  });
+
+  test('the file system and its key are retained when the stack lets go of them', () => {
+    template.hasResource('AWS::FSx::FileSystem', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain', Properties: { EnableKeyRotation: true } });
+  });
+
+  test('Lustre ports are open between the file system and the cluster security group, both ways', () => {
+    const fsSg = stack.resolve(storage.securityGroup.securityGroupId);
+    const clientSg = stack.resolve(network.efaSecurityGroup.securityGroupId);
+    for (const [from, to] of [[988, 988], [1018, 1023]]) {
+      template.hasResourceProperties('AWS::EC2::SecurityGroupIngress',
+        { GroupId: fsSg, SourceSecurityGroupId: clientSg, IpProtocol: 'tcp', FromPort: from, ToPort: to });
+      template.hasResourceProperties('AWS::EC2::SecurityGroupIngress',
+        { GroupId: clientSg, SourceSecurityGroupId: fsSg, IpProtocol: 'tcp', FromPort: from, ToPort: to });
+      template.hasResourceProperties('AWS::EC2::SecurityGroupEgress',
+        { GroupId: clientSg, DestinationSecurityGroupId: fsSg, IpProtocol: 'tcp', FromPort: from, ToPort: to });
+      template.hasResourceProperties('AWS::EC2::SecurityGroupIngress',
+        { GroupId: fsSg, SourceSecurityGroupId: fsSg, IpProtocol: 'tcp', FromPort: from, ToPort: to });
+    }
+  });
+
+  test('the file system security group allows no other egress', () => {
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: Match.stringLikeRegexp('Storage: Lustre between'),
+      SecurityGroupEgress: [NO_TRAFFIC],
+    });
+  });
+
+  test('the security-group rules exist before the file system (else InvalidNetworkSettings)', () => {
+    const fs = Object.values(template.findResources('AWS::FSx::FileSystem'))[0];
+    const rules = Object.keys({
+      ...template.findResources('AWS::EC2::SecurityGroupIngress'),
+      ...template.findResources('AWS::EC2::SecurityGroupEgress'),
+    }).filter((id) => id.includes('Storage'));
+    expect(rules.length).toBeGreaterThanOrEqual(8);
+    expect(fs.DependsOn).toEqual(expect.arrayContaining(rules));
+  });
+
+  test('creates datasets and checkpoints buckets: KMS, versioned, private, TLS-only, access-logged, retained', () => {
+    for (const bucket of [storage.datasetsBucket, storage.checkpointsBucket]) {
+      const id = stack.getLogicalId(bucket.node.defaultChild as s3.CfnBucket);
+      template.hasResource('AWS::S3::Bucket', {
+        DeletionPolicy: 'Retain',
+        Properties: {
+          BucketEncryption: { ServerSideEncryptionConfiguration: [{
+            ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: Match.anyValue() },
+            BucketKeyEnabled: true,
+          }] },
+          VersioningConfiguration: { Status: 'Enabled' },
+          PublicAccessBlockConfiguration: {
+            BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true,
+          },
+          LoggingConfiguration: { DestinationBucketName: { Ref: Match.stringLikeRegexp('AccessLogs') } },
+        },
+      });
+      template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        Bucket: { Ref: id },
+        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({
+          Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        })]) },
+      });
+    }
+  });
+
+  test('old checkpoint versions expire after 30 days; dataset versions are kept', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LoggingConfiguration: { LogFilePrefix: 'CheckpointsBucket/' },
+      LifecycleConfiguration: { Rules: [Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 30 } })] },
+    });
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LoggingConfiguration: { LogFilePrefix: 'DatasetsBucket/' },
+      LifecycleConfiguration: { Rules: [Match.objectLike({ NoncurrentVersionExpiration: Match.absent() })] },
+    });
+  });
+
+  test('the key lets the FSx service-linked role use it, only through S3 in this account', () => {
+    template.hasResourceProperties('AWS::KMS::Key', { KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({
+      Sid: 'AllowFsxDataRepositoryAccessViaS3',
+      Principal: { AWS: '*' },
+      Condition: {
+        StringEquals: { 'kms:CallerAccount': { Ref: 'AWS::AccountId' }, 'kms:ViaService': Match.anyValue() },
+        ArnLike: { 'aws:PrincipalArn': Match.anyValue() },
+      },
+    })]) } });
+  });
+
+  test('exposes what a cluster needs to mount it', () => {
+    const fsId = stack.getLogicalId(storage.resource);
+    expect(stack.resolve(storage.dnsName)).toEqual({ 'Fn::GetAtt': [fsId, 'DNSName'] });
+    expect(stack.resolve(storage.mountName)).toEqual({ 'Fn::GetAtt': [fsId, 'LustreMountName'] });
+    expect(stack.resolve(storage.fileSystemId)).toEqual({ Ref: stack.getLogicalId(storage.resource) });
+    expect(storage.connections.securityGroups).toEqual([storage.securityGroup]);
+  });
+});
+
+describe('LustreStorage options', () => {
+  test('EFA: all traffic between the file system and the cluster, capacity in EFA steps', () => {
+    const { stack, storage, network } = build({ efaEnabled: true, storageCapacityGiB: 19200 });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::FSx::FileSystem', {
+      StorageCapacity: 19200,
+      LustreConfiguration: { EfaEnabled: true, MetadataConfiguration: { Mode: 'AUTOMATIC' } },
+    });
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      GroupId: stack.resolve(storage.securityGroup.securityGroupId),
+      SourceSecurityGroupId: stack.resolve(network.efaSecurityGroup.securityGroupId),
+      IpProtocol: '-1',
+    });
+  });
+
+  test('user-provisioned metadata IOPS, no compression, throughput 1000', () => {
+    const { stack } = build({ metadataIops: 24000, dataCompression: LustreDataCompression.NONE, perUnitThroughputMBps: 1000 });
+    Template.fromStack(stack).hasResourceProperties('AWS::FSx::FileSystem', { LustreConfiguration: {
+      MetadataConfiguration: { Mode: 'USER_PROVISIONED', Iops: 24000 },
+      DataCompressionType: 'NONE',
+      PerUnitStorageThroughput: 1000,
+    } });
+  });
+
+  test('brought buckets are used and no bucket is created', () => {
+    const stack = testStack();
+    const network = new TrainingNetwork(stack, 'Network', { plannedNodes: [{ instanceType: 'ml.p5.48xlarge', count: 2 }] });
+    const datasets = s3.Bucket.fromBucketName(stack, 'D', 'my-datasets');
+    const checkpoints = s3.Bucket.fromBucketName(stack, 'C', 'my-checkpoints');
+    const storage = new LustreStorage(stack, 'Storage', { network, datasetsBucket: datasets, checkpointsBucket: checkpoints });
+    expect([storage.datasetsBucket, storage.checkpointsBucket]).toEqual([datasets, checkpoints]);
+    Template.fromStack(stack).resourceCountIs('AWS::S3::Bucket', 0);
+  });
+
+  test('removalPolicy DESTROY and a custom checkpoint retention are honoured', () => {
+    const { stack } = build({ removalPolicy: RemovalPolicy.DESTROY, checkpointNoncurrentVersionExpiration: Duration.days(7) });
+    const template = Template.fromStack(stack);
+    template.hasResource('AWS::FSx::FileSystem', { DeletionPolicy: 'Delete' });
+    template.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Delete' });
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: { Rules: [Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 7 } })] },
+    });
+  });
+
+  test('fromLustreStorageAttributes gives a mountable file system whose security group admits clients', () => {
+    const stack = testStack();
+    const sg = ec2.SecurityGroup.fromSecurityGroupId(stack, 'Sg', 'sg-fs');
+    const fs = LustreStorage.fromLustreStorageAttributes(stack, 'Fs', {
+      fileSystemId: 'fs-1', dnsName: 'fs-1.fsx.us-east-1.amazonaws.com', mountName: 'abcd', securityGroup: sg,
+    });
+    expect([fs.fileSystemId, fs.dnsName, fs.mountName]).toEqual(['fs-1', 'fs-1.fsx.us-east-1.amazonaws.com', 'abcd']);
+    expect(fs.connections.securityGroups).toEqual([sg]);
+  });
+});
+
+describe('LustreStorage.addDataRepository', () => {
+  test('links a directory to an S3 prefix with import/export events, batch import and chunk size', () => {
+    const { stack, storage } = build();
+    storage.addDataRepository({ fileSystemPath: '/datasets', bucket: storage.datasetsBucket });
+    storage.addDataRepository({
+      fileSystemPath: '/checkpoints',
+      bucket: storage.checkpointsBucket,
+      prefix: 'runs/swallow',
+      autoImportEvents: [DataRepositoryEvent.NEW],
+      autoExportEvents: [DataRepositoryEvent.NEW, DataRepositoryEvent.CHANGED, DataRepositoryEvent.DELETED],
+      batchImportMetaDataOnCreate: false,
+      importedFileChunkSizeMiB: 2048,
+    });
+    const template = Template.fromStack(stack);
+    const datasets = stack.resolve(storage.datasetsBucket.bucketName);
+    template.hasResourceProperties('AWS::FSx::DataRepositoryAssociation', {
+      FileSystemId: stack.resolve(storage.fileSystemId),
+      FileSystemPath: '/datasets',
+      DataRepositoryPath: { 'Fn::Join': ['', ['s3://', datasets, '/datasets/']] },
+      BatchImportMetaDataOnCreate: true,
+      ImportedFileChunkSize: 1024,
+      S3: { AutoImportPolicy: { Events: ['NEW', 'CHANGED', 'DELETED'] }, AutoExportPolicy: Match.absent() },
+    });
+    template.hasResourceProperties('AWS::FSx::DataRepositoryAssociation', {
+      FileSystemPath: '/checkpoints',
+      DataRepositoryPath: { 'Fn::Join': ['', ['s3://', stack.resolve(storage.checkpointsBucket.bucketName), '/runs/swallow/']] },
+      BatchImportMetaDataOnCreate: false,
+      ImportedFileChunkSize: 2048,
+      S3: { AutoImportPolicy: { Events: ['NEW'] }, AutoExportPolicy: { Events: ['NEW', 'CHANGED', 'DELETED'] } },
+    });
+  });
+
+  test('associations are created one after another (FSx fails parallel creation on one file system)', () => {
+    const { stack, storage } = build();
+    const first = storage.addDataRepository({ fileSystemPath: '/a', bucket: storage.datasetsBucket });
+    const second = storage.addDataRepository({ fileSystemPath: '/b', bucket: storage.datasetsBucket });
+    const template = Template.fromStack(stack);
+    template.hasResource('AWS::FSx::DataRepositoryAssociation', {
+      Properties: { FileSystemPath: '/b' },
+      DependsOn: [stack.getLogicalId(first.resource)],
+    });
+    template.hasResource('AWS::FSx::DataRepositoryAssociation', { Properties: { FileSystemPath: '/a' }, DependsOn: Match.absent() });
+    expect(storage.dataRepositories).toEqual([first, second]);
+  });
+
+  test('the same prefix in two different buckets is fine', () => {
+    const { storage, stack } = build();
+    const other = s3.Bucket.fromBucketName(stack, 'Other', 'other-bucket');
+    storage.addDataRepository({ fileSystemPath: '/a', bucket: storage.datasetsBucket, prefix: 'data' });
+    expect(() => storage.addDataRepository({ fileSystemPath: '/b', bucket: other, prefix: 'data' })).not.toThrow();
+  });
+});
+
+describe('LustreStorage validation', () => {
+  const cases: Array<[string, Partial<LustreStorageProps>, string]> = [
+    ['a capacity off the PERSISTENT_2 steps', { storageCapacityGiB: 3000 },
+      'Test/Storage: storageCapacityGiB must be 1200 or a multiple of 2400 GiB for PERSISTENT_2, got 3000'],
+    ['an EFA capacity off the EFA steps for its throughput', { efaEnabled: true, storageCapacityGiB: 4800 },
+      'Test/Storage: storageCapacityGiB must be a multiple of 19200 GiB for an EFA-enabled file system at 250 MB/s/TiB, got 4800'],
+    ['a per-unit throughput PERSISTENT_2 does not offer', { perUnitThroughputMBps: 200 },
+      'Test/Storage: perUnitThroughputMBps must be one of 125, 250, 500, 1000, got 200'],
+    ['metadata IOPS off the allowed values', { metadataIops: 5000 },
+      'Test/Storage: metadataIops must be 1500, 3000, 6000, or a multiple of 12000 up to 192000, got 5000'],
+    ['metadata IOPS above the maximum', { metadataIops: 204000 },
+      'Test/Storage: metadataIops must be 1500, 3000, 6000, or a multiple of 12000 up to 192000, got 204000'],
+  ];
+  test.each(cases)('refuses %s', (_name, props, message) => {
+    expect(() => build(props)).toThrow(message);
+  });
+
+  function addAll(...repos: Array<Partial<DataRepositoryOptions>>): void {
+    const { storage } = build();
+    for (const repo of repos) {
+      storage.addDataRepository({ fileSystemPath: '/x', bucket: storage.datasetsBucket, ...repo });
+    }
+  }
+
+  test('refuses a ninth association', () => {
+    const nine = Array.from({ length: 9 }, (_, i) => ({ fileSystemPath: `/d${i}` }));
+    expect(() => addAll(...nine)).toThrow(
+      "Test/Storage: dataRepositories[8] exceeds the limit of 8 data repository associations per file system, got one more for '/d8'");
+  });
+
+  test('refuses a repeated file-system path', () => {
+    expect(() => addAll({ fileSystemPath: '/data', prefix: 'a' }, { fileSystemPath: '/data', prefix: 'b' })).toThrow(
+      "Test/Storage: dataRepositories.fileSystemPath must not repeat or nest across associations, got '/data' overlapping '/data'");
+  });
+
+  test('refuses a nested file-system path', () => {
+    expect(() => addAll({ fileSystemPath: '/data', prefix: 'a' }, { fileSystemPath: '/data/sub', prefix: 'b' })).toThrow(
+      "got '/data/sub' overlapping '/data'");
+  });
+
+  test('accepts sibling paths that share a name prefix', () => {
+    expect(() => addAll({ fileSystemPath: '/data' }, { fileSystemPath: '/data2' })).not.toThrow();
+  });
+
+  test('refuses a nested S3 prefix in the same bucket', () => {
+    expect(() => addAll({ fileSystemPath: '/a', prefix: 'corpus/' }, { fileSystemPath: '/b', prefix: 'corpus/ja' })).toThrow(
+      /Test\/Storage: dataRepositories.prefix must not repeat or nest within a bucket, got 's3:\/\/.*\/corpus\/ja\/' overlapping 's3:\/\/.*\/corpus\/'/);
+  });
+
+  test('refuses a path that is not an absolute directory', () => {
+    expect(() => addAll({ fileSystemPath: 'datasets' })).toThrow(
+      "Test/Storage/DataRepositorydatasets: fileSystemPath must be an absolute directory such as '/datasets' (letters, digits, _ . -; no trailing slash), got 'datasets'");
+    expect(() => addAll({ fileSystemPath: '/datasets/' })).toThrow("got '/datasets/'");
+  });
+
+  test('refuses a chunk size outside 1-512000 MiB', () => {
+    expect(() => addAll({ importedFileChunkSizeMiB: 0 })).toThrow(
+      'Test/Storage/DataRepositoryx: importedFileChunkSizeMiB must be an integer from 1 to 512000, got 0');
+  });
+});
