@@ -10,3 +10,8 @@ export * from './storage/lustre-storage';
 export * from './storage/training-bucket';
 export * from './platform/profiles';
 export * from './platform/training-platform-stack';
+export * from './cluster/cluster-execution-role';
+export * from './cluster/hyperpod-cluster';
+export * from './cluster/instance-group';
+export * from './cluster/lifecycle-scripts';
+export * from './cluster/nccl-environment';

@@ -18,6 +18,8 @@ export interface ITrainingNetwork extends IConstruct {
   readonly computeSubnet: ec2.ISubnet;
   /** All traffic to and from itself: attach it to every node and EFA-enabled resource. */
   readonly efaSecurityGroup: ec2.ISecurityGroup;
+  /** AZ ID of the compute subnet, when known at synth (used to check training plans). */
+  readonly availabilityZoneId?: string;
 }
 
 /** Attributes of an existing network, to use the other constructs with a VPC built elsewhere. */
@@ -25,6 +27,8 @@ export interface TrainingNetworkAttributes {
   readonly vpc: ec2.IVpc;
   readonly computeSubnet: ec2.ISubnet;
   readonly efaSecurityGroup: ec2.ISecurityGroup;
+  /** @default - unknown */
+  readonly availabilityZoneId?: string;
 }
 
 /** AWS services a cluster without internet reaches through interface endpoints (HyperPod prerequisites). */
@@ -123,6 +127,7 @@ export class TrainingNetwork extends Construct implements ITrainingNetwork {
       public readonly vpc = attrs.vpc;
       public readonly computeSubnet = attrs.computeSubnet;
       public readonly efaSecurityGroup = attrs.efaSecurityGroup;
+      public readonly availabilityZoneId = attrs.availabilityZoneId;
     }
     return new Imported(scope, id);
   }
@@ -130,6 +135,7 @@ export class TrainingNetwork extends Construct implements ITrainingNetwork {
   public readonly vpc: ec2.IVpc;
   public readonly computeSubnet: ec2.ISubnet;
   public readonly efaSecurityGroup: ec2.ISecurityGroup;
+  public readonly availabilityZoneId?: string;
   /** IP addresses the planned nodes and other ENIs need in the compute subnet. */
   public readonly requiredAddresses: number;
 
@@ -143,6 +149,7 @@ export class TrainingNetwork extends Construct implements ITrainingNetwork {
     const vpcCidr = props.vpcCidr ?? '10.0.0.0/16';
     this.vpc = props.vpc ?? this.createVpc(vpcCidr, props);
     const az = availabilityZoneOf(props);
+    this.availabilityZoneId = props.computeSubnet ? undefined : props.availabilityZoneId;
     if (props.computeSubnet) {
       this.computeSubnet = props.computeSubnet;
       checkSubnetSize(this, 'computeSubnet', props.computeSubnet.ipv4CidrBlock, this.requiredAddresses);

@@ -7,6 +7,10 @@ export interface TrainingPlatformProfile {
   readonly name: string;
   /** One line for humans. */
   readonly description: string;
+  /** Instance type of the Slurm controller. */
+  readonly controllerInstanceType: string;
+  /** Instance type of the login node; undefined for none. */
+  readonly loginInstanceType?: string;
   /** Instance type of the GPU nodes. */
   readonly computeInstanceType: string;
   /** Number of GPU nodes. */
@@ -21,12 +25,6 @@ export interface TrainingPlatformProfile {
   readonly interfaceEndpoints: boolean;
 }
 
-/** Controller and login nodes share the compute subnet. */
-export const SUPPORT_NODES = [
-  { instanceType: 'ml.m5.12xlarge', count: 1 },
-  { instanceType: 'ml.m5.4xlarge', count: 1 },
-];
-
 /**
  * The Llama 3.3 Swallow 70B run: 32 ml.p5.48xlarge (256 H100) in one AZ; 48,000 GiB of FSx at 250 MB/s/TiB
  * (about 11.7 GB/s, a 0.99 TB distributed-optimizer checkpoint in under 90 s).
@@ -34,6 +32,8 @@ export const SUPPORT_NODES = [
 export const SWALLOW_70B: TrainingPlatformProfile = {
   name: 'swallow-70b',
   description: 'Llama 3.3 Swallow 70B continual pre-training: 32 x ml.p5.48xlarge',
+  controllerInstanceType: 'ml.m5.12xlarge',
+  loginInstanceType: 'ml.m5.4xlarge',
   computeInstanceType: 'ml.p5.48xlarge',
   computeNodeCount: 32,
   fsxStorageCapacityGiB: 48000,
@@ -42,10 +42,11 @@ export const SWALLOW_70B: TrainingPlatformProfile = {
   interfaceEndpoints: true,
 };
 
-/** The smallest useful platform: two single-GPU nodes and the smallest file system, to try a deployment. */
+/** The smallest useful platform: a controller, two single-GPU nodes and the smallest file system. */
 export const SMOKE: TrainingPlatformProfile = {
   name: 'smoke',
   description: 'Smoke test: 2 x ml.g5.2xlarge, 1200 GiB FSx',
+  controllerInstanceType: 'ml.m5.xlarge',
   computeInstanceType: 'ml.g5.2xlarge',
   computeNodeCount: 2,
   fsxStorageCapacityGiB: 1200,

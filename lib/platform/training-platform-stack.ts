@@ -1,9 +1,11 @@
 import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { HyperPodCluster } from '../cluster/hyperpod-cluster';
+import { PlannedNodes } from '../network/subnet-sizing';
 import { TrainingNetwork } from '../network/training-network';
 import { ALL_DATA_REPOSITORY_EVENTS } from '../storage/data-repository-association';
 import { LustreStorage } from '../storage/lustre-storage';
-import { SUPPORT_NODES, TrainingPlatformProfile } from './profiles';
+import { TrainingPlatformProfile } from './profiles';
 
 export interface TrainingPlatformStackProps extends StackProps {
   /** What to build: see `PROFILES`. */
@@ -15,35 +17,64 @@ export interface TrainingPlatformStackProps extends StackProps {
   readonly availabilityZoneId?: string;
 }
 
-/** The reference platform: network, Lustre storage with S3 data repositories for datasets and checkpoints. */
+/**
+ * The reference platform: network, Lustre storage with S3 data repositories for datasets and checkpoints,
+ * and the HyperPod Slurm cluster that mounts it.
+ */
 export class TrainingPlatformStack extends Stack {
   public readonly network: TrainingNetwork;
   public readonly storage: LustreStorage;
+  public readonly cluster: HyperPodCluster;
 
   constructor(scope: Construct, id: string, props: TrainingPlatformStackProps) {
     super(scope, id, { description: `cdk-hyperpod-training: ${props.profile.description}`, ...props });
     const profile = props.profile;
 
     this.network = new TrainingNetwork(this, 'Network', {
-      plannedNodes: [...SUPPORT_NODES, { instanceType: profile.computeInstanceType, count: profile.computeNodeCount }],
+      plannedNodes: plannedNodes(profile),
       availabilityZoneId: props.availabilityZoneId,
       natGateway: profile.natGateway,
       interfaceEndpoints: profile.interfaceEndpoints,
     });
-    this.storage = new LustreStorage(this, 'Storage', {
+    this.storage = this.createStorage(profile);
+    this.cluster = new HyperPodCluster(this, 'Cluster', {
+      network: this.network,
+      storage: this.storage,
+      controllerGroup: { instanceType: profile.controllerInstanceType },
+      loginGroup: profile.loginInstanceType ? { instanceType: profile.loginInstanceType } : undefined,
+      computeGroups: [{ name: 'gpu', instanceType: profile.computeInstanceType, count: profile.computeNodeCount }],
+      clusterName: `hyperpod-${profile.name}`,
+      accessLogsBucket: this.storage.accessLogsBucket,
+    });
+
+    new CfnOutput(this, 'ClusterName', { value: this.cluster.clusterName });
+    new CfnOutput(this, 'FileSystemId', { value: this.storage.fileSystemId });
+    new CfnOutput(this, 'DatasetsBucketName', { value: this.storage.datasetsBucket.bucketName });
+    new CfnOutput(this, 'CheckpointsBucketName', { value: this.storage.checkpointsBucket.bucketName });
+    new CfnOutput(this, 'LifecycleScriptsUri', { value: this.cluster.lifecycleScripts.sourceS3Uri });
+  }
+
+  private createStorage(profile: TrainingPlatformProfile): LustreStorage {
+    const storage = new LustreStorage(this, 'Storage', {
       network: this.network,
       storageCapacityGiB: profile.fsxStorageCapacityGiB,
       perUnitThroughputMBps: profile.fsxPerUnitThroughputMBps,
     });
-    this.storage.addDataRepository({ fileSystemPath: '/datasets', bucket: this.storage.datasetsBucket });
-    this.storage.addDataRepository({
+    storage.addDataRepository({ fileSystemPath: '/datasets', bucket: storage.datasetsBucket });
+    storage.addDataRepository({
       fileSystemPath: '/checkpoints',
-      bucket: this.storage.checkpointsBucket,
+      bucket: storage.checkpointsBucket,
       autoExportEvents: ALL_DATA_REPOSITORY_EVENTS,
     });
-
-    new CfnOutput(this, 'FileSystemId', { value: this.storage.fileSystemId });
-    new CfnOutput(this, 'DatasetsBucketName', { value: this.storage.datasetsBucket.bucketName });
-    new CfnOutput(this, 'CheckpointsBucketName', { value: this.storage.checkpointsBucket.bucketName });
+    return storage;
   }
+}
+
+/** Every node of the profile, for sizing the compute subnet. */
+function plannedNodes(profile: TrainingPlatformProfile): PlannedNodes[] {
+  return [
+    { instanceType: profile.controllerInstanceType, count: 1 },
+    ...(profile.loginInstanceType ? [{ instanceType: profile.loginInstanceType, count: 1 }] : []),
+    { instanceType: profile.computeInstanceType, count: profile.computeNodeCount },
+  ];
 }

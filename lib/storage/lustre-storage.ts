@@ -104,7 +104,7 @@ const THROUGHPUTS_MBPS = [125, 250, 500, 1000];
 /** EFA-enabled capacity steps by per-unit throughput (FSx for Lustre EFA docs). */
 const EFA_CAPACITY_STEP_GIB: Record<number, number> = { 125: 38400, 250: 19200, 500: 9600, 1000: 4800 };
 /** LNet and the Lustre servers: TCP 988 and 1018-1023. */
-const LUSTRE_PORTS = [ec2.Port.tcp(988), ec2.Port.tcpRange(1018, 1023)];
+export const LUSTRE_PORTS = [ec2.Port.tcp(988), ec2.Port.tcpRange(1018, 1023)];
 
 /**
  * FSx for Lustre PERSISTENT_2 (Lustre 2.15) in the compute subnet, KMS-encrypted and retained by default,
@@ -132,6 +132,8 @@ export class LustreStorage extends Construct implements ILustreStorage {
   public readonly encryptionKey: kms.IKey;
   public readonly datasetsBucket: s3.IBucket;
   public readonly checkpointsBucket: s3.IBucket;
+  /** Where the buckets created here log access; undefined when both buckets were brought. */
+  public readonly accessLogsBucket?: s3.IBucket;
   /** Capacity in GiB. */
   public readonly storageCapacityGiB: number;
   /** Aggregate throughput in MB/s: capacity (TiB) x per-unit throughput. */
@@ -192,6 +194,7 @@ export class LustreStorage extends Construct implements ILustreStorage {
     const logs = props.datasetsBucket && props.checkpointsBucket ? undefined : new AccessLogsBucket(this, 'AccessLogs', {
       removalPolicy,
     });
+    this.accessLogsBucket = logs;
     this.datasetsBucket = props.datasetsBucket ?? new TrainingBucket(this, 'DatasetsBucket', {
       encryptionKey: this.encryptionKey,
       accessLogs: logs!,

@@ -34,6 +34,32 @@ describe('profiles', () => {
     template.resourcePropertiesCountIs('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Interface' }, 10);
   });
 
+  test('swallow-70b cluster: controller m5.12xlarge, login m5.4xlarge, 32 p5 with deep health checks', () => {
+    const template = Template.fromStack(referenceStack());
+    template.hasResourceProperties('AWS::SageMaker::Cluster', {
+      ClusterName: 'hyperpod-swallow-70b',
+      InstanceGroups: [
+        Match.objectLike({ InstanceGroupName: 'controller', InstanceType: 'ml.m5.12xlarge', InstanceCount: 1 }),
+        Match.objectLike({ InstanceGroupName: 'login', InstanceType: 'ml.m5.4xlarge', InstanceCount: 1 }),
+        Match.objectLike({
+          InstanceGroupName: 'gpu', InstanceType: 'ml.p5.48xlarge', InstanceCount: 32,
+          OnStartDeepHealthChecks: ['InstanceStress', 'InstanceConnectivity'],
+        }),
+      ],
+    });
+  });
+
+  test('smoke cluster: a controller and 2 x ml.g5.2xlarge, no login node', () => {
+    const template = Template.fromStack(referenceStack(SMOKE));
+    template.hasResourceProperties('AWS::SageMaker::Cluster', {
+      ClusterName: 'hyperpod-smoke',
+      InstanceGroups: [
+        Match.objectLike({ InstanceGroupName: 'controller', InstanceType: 'ml.m5.xlarge' }),
+        Match.objectLike({ InstanceGroupName: 'gpu', InstanceType: 'ml.g5.2xlarge', InstanceCount: 2 }),
+      ],
+    });
+  });
+
   test('the availability zone ID reaches the compute subnet', () => {
     const stack = new TrainingPlatformStack(testApp(), 'TrainingPlatform', { profile: SMOKE, availabilityZoneId: 'usw2-az2' });
     Template.fromStack(stack).hasResourceProperties('AWS::EC2::Subnet', { AvailabilityZoneId: 'usw2-az2', CidrBlock: '10.0.0.0/24' });

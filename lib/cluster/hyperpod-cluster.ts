@@ -1,0 +1,371 @@
+import { Annotations, ArnFormat, Names, Stack, Tags, Token } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct, IConstruct } from 'constructs';
+import { ConfigurationError } from '../core/configuration-error';
+import { requireIntegerInRange, requireMatch } from '../core/validation';
+import { addressesForNodes, cidrMaskOf, usableAddresses } from '../network/subnet-sizing';
+import { ITrainingNetwork } from '../network/training-network';
+import { ILustreStorage, LUSTRE_PORTS } from '../storage/lustre-storage';
+import { ClusterExecutionRole } from './cluster-execution-role';
+import {
+  defaultHealthChecks, hasAccelerators, INSTANCE_GROUP_NAME, InstanceGroupOptions, SlurmNodeType,
+  validateInstanceGroup,
+} from './instance-group';
+import { LifecycleScripts, ON_CREATE_SCRIPT } from './lifecycle-scripts';
+import { ncclEnvironment } from './nccl-environment';
+
+/** What HyperPod does with a node that fails a health check. */
+export enum NodeRecovery {
+  /** Replace or reboot faulty nodes automatically. */
+  AUTOMATIC = 'Automatic',
+  /** Leave faulty nodes for you to handle. */
+  NONE = 'None',
+}
+
+/** How HyperPod treats Slurm partitions it configures from the API. */
+export enum SlurmConfigStrategy {
+  /** HyperPod manages the partitions from the instance groups. */
+  MANAGED = 'Managed',
+  /** HyperPod overwrites partition changes made on the controller. */
+  OVERWRITE = 'Overwrite',
+  /** HyperPod merges its partitions with changes made on the controller. */
+  MERGE = 'Merge',
+}
+
+/** A HyperPod cluster, new or imported. */
+export interface IHyperPodCluster extends IConstruct, ec2.IConnectable {
+  readonly clusterName: string;
+  readonly clusterArn: string;
+  /** Role of the login and compute nodes. */
+  readonly executionRole: iam.IRole;
+  /** Role of the controller node (the only one allowed to publish job events). */
+  readonly controllerRole: iam.IRole;
+}
+
+/** Attributes of an existing cluster. */
+export interface HyperPodClusterAttributes {
+  readonly clusterName: string;
+  readonly executionRole: iam.IRole;
+  /** @default - the same as executionRole */
+  readonly controllerRole?: iam.IRole;
+  readonly securityGroup: ec2.ISecurityGroup;
+}
+
+/** Experiment-tracking credentials (e.g. a Weights & Biases API key) handed to jobs. */
+export interface ExperimentTrackingOptions {
+  /** The secret holding the key (its SecretString). */
+  readonly secret: secretsmanager.ISecret;
+  /**
+   * Environment variable jobs receive it in.
+   * @default 'WANDB_API_KEY'
+   */
+  readonly environmentVariable?: string;
+}
+
+export interface HyperPodClusterProps {
+  /** The network: the compute subnet and its EFA security group hold every node. */
+  readonly network: ITrainingNetwork;
+  /**
+   * The Lustre file system HyperPod mounts on every node.
+   * @default - no shared file system
+   */
+  readonly storage?: ILustreStorage;
+  /**
+   * Where the file system is mounted.
+   * @default '/fsx'
+   */
+  readonly mountPath?: string;
+  /** The Slurm controller group (exactly one). Its name defaults to `controller`. */
+  readonly controllerGroup: ClusterSupportGroupOptions;
+  /**
+   * The login group.
+   * @default - none
+   */
+  readonly loginGroup?: ClusterSupportGroupOptions;
+  /** The compute groups, one Slurm partition each (named after the group). */
+  readonly computeGroups: InstanceGroupOptions[];
+  /**
+   * Cluster name: letters, digits and hyphens, at most 63 characters.
+   * @default - generated from the construct path
+   */
+  readonly clusterName?: string;
+  /** @default NodeRecovery.AUTOMATIC */
+  readonly nodeRecovery?: NodeRecovery;
+  /**
+   * Continuous provisioning: the cluster is InService once the controller (and login) nodes are up, and
+   * HyperPod keeps trying to provision compute nodes in the background.
+   * @default false
+   */
+  readonly continuousProvisioning?: boolean;
+  /** @default SlurmConfigStrategy.MANAGED */
+  readonly slurmConfigStrategy?: SlurmConfigStrategy;
+  /**
+   * Set up Docker, enroot and pyxis for container jobs on the nodes.
+   * @default true
+   */
+  readonly containers?: boolean;
+  /**
+   * Files fetched in parallel by the `preload` command.
+   * @default 16
+   */
+  readonly preloadParallelism?: number;
+  /**
+   * Experiment-tracking key handed to jobs.
+   * @default - none
+   */
+  readonly experimentTracking?: ExperimentTrackingOptions;
+  /**
+   * Extra or replaced NCCL/libfabric variables for jobs.
+   * @default - EFA settings when the compute nodes have EFA (see ncclEnvironment)
+   */
+  readonly ncclEnvironment?: Record<string, string>;
+  /**
+   * Bucket for the lifecycle scripts.
+   * @default - a new bucket
+   */
+  readonly lifecycleBucket?: s3.IBucket;
+  /**
+   * Access-log bucket for a new lifecycle bucket.
+   * @default - a new access-log bucket
+   */
+  readonly accessLogsBucket?: s3.IBucket;
+  /**
+   * Tags on the cluster.
+   * @default - none
+   */
+  readonly tags?: Record<string, string>;
+}
+
+/** The controller or login group: a name, a type and a count; its node type is implied. */
+export interface ClusterSupportGroupOptions {
+  /** @default 'controller' or 'login' */
+  readonly name?: string;
+  readonly instanceType: string;
+  /** @default 1 */
+  readonly count?: number;
+  /** @default - see InstanceGroupOptions */
+  readonly ebsVolumeSizeGiB?: number;
+  /** @default - see InstanceGroupOptions */
+  readonly threadsPerCore?: number;
+}
+
+interface PlannedGroup extends InstanceGroupOptions { readonly nodeType: SlurmNodeType }
+
+/**
+ * A SageMaker HyperPod cluster orchestrated by Slurm, configured through the API: node types and one
+ * partition per compute group, the Lustre file system mounted by HyperPod, deep health checks, automatic node
+ * recovery, and lifecycle scripts shipped in this package at a content-addressed S3 prefix.
+ */
+export class HyperPodCluster extends Construct implements IHyperPodCluster {
+  /** Refer to an existing cluster. */
+  public static fromClusterAttributes(scope: Construct, id: string, attrs: HyperPodClusterAttributes): IHyperPodCluster {
+    class Imported extends Construct implements IHyperPodCluster {
+      public readonly clusterName = attrs.clusterName;
+      public readonly clusterArn = Stack.of(scope).formatArn({
+        service: 'sagemaker', resource: 'cluster', resourceName: attrs.clusterName,
+        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+      });
+      public readonly executionRole = attrs.executionRole;
+      public readonly controllerRole = attrs.controllerRole ?? attrs.executionRole;
+      public readonly connections = new ec2.Connections({ securityGroups: [attrs.securityGroup] });
+    }
+    return new Imported(scope, id);
+  }
+
+  public readonly clusterName: string;
+  public readonly clusterArn: string;
+  public readonly executionRole: iam.IRole;
+  public readonly controllerRole: iam.IRole;
+  public readonly connections: ec2.Connections;
+  /** The scripts every node runs when it is created. */
+  public readonly lifecycleScripts: LifecycleScripts;
+  /** The L1 cluster. */
+  public readonly resource: sagemaker.CfnCluster;
+  /** Names of the compute groups (= Slurm partitions). */
+  public readonly partitions: string[];
+
+  constructor(scope: Construct, id: string, props: HyperPodClusterProps) {
+    super(scope, id);
+    const groups = planGroups(props);
+    validateCluster(this, props, groups);
+    this.clusterName = props.clusterName ?? Names.uniqueResourceName(this, { maxLength: 63, separator: '-' });
+    this.partitions = props.computeGroups.map((g) => g.name);
+    this.connections = new ec2.Connections({ securityGroups: [props.network.efaSecurityGroup] });
+    if (props.storage) allowLustre(props.storage, this.connections);
+
+    this.controllerRole = new ClusterExecutionRole(this, 'ControllerRole', { description: `${this.node.path}: Slurm controller` });
+    this.executionRole = new ClusterExecutionRole(this, 'ExecutionRole', { description: `${this.node.path}: login and compute nodes` });
+    this.lifecycleScripts = new LifecycleScripts(this, 'LifecycleScripts', {
+      settings: this.settings(props, groups),
+      bucket: props.lifecycleBucket,
+      accessLogsBucket: props.accessLogsBucket,
+    });
+    for (const role of [this.controllerRole, this.executionRole]) this.lifecycleScripts.grantRead(role);
+    props.experimentTracking?.secret.grantRead(this.executionRole);
+
+    this.resource = new sagemaker.CfnCluster(this, 'Resource', {
+      clusterName: this.clusterName,
+      nodeRecovery: props.nodeRecovery ?? NodeRecovery.AUTOMATIC,
+      nodeProvisioningMode: props.continuousProvisioning ? 'Continuous' : undefined,
+      orchestrator: { slurm: { slurmConfigStrategy: props.slurmConfigStrategy ?? SlurmConfigStrategy.MANAGED } },
+      vpcConfig: {
+        securityGroupIds: [props.network.efaSecurityGroup.securityGroupId],
+        subnets: [props.network.computeSubnet.subnetId],
+      },
+      instanceGroups: groups.map((g) => this.renderGroup(g, props)),
+    });
+    // The scripts must be in S3, and the roles' policies in place, before HyperPod starts the nodes.
+    this.resource.node.addDependency(this.lifecycleScripts.deployment, this.controllerRole, this.executionRole);
+    for (const [key, value] of Object.entries(props.tags ?? {})) Tags.of(this.resource).add(key, value);
+    this.clusterArn = this.resource.attrClusterArn;
+  }
+
+  private renderGroup(group: PlannedGroup, props: HyperPodClusterProps): sagemaker.CfnCluster.ClusterInstanceGroupProperty {
+    const accelerators = hasAccelerators(group.instanceType);
+    const storage: sagemaker.CfnCluster.ClusterInstanceStorageConfigProperty[] = [
+      { ebsVolumeConfig: { volumeSizeInGb: group.ebsVolumeSizeGiB ?? (accelerators ? 500 : 100) } },
+    ];
+    if (props.storage) {
+      storage.push({ fsxLustreConfig: {
+        dnsName: props.storage.dnsName, mountName: props.storage.mountName, mountPath: props.mountPath ?? '/fsx',
+      } });
+    }
+    const checks = group.deepHealthChecks ?? defaultHealthChecks(group);
+    return {
+      instanceGroupName: group.name,
+      instanceType: group.instanceType,
+      instanceCount: group.count,
+      executionRole: (group.nodeType === SlurmNodeType.CONTROLLER ? this.controllerRole : this.executionRole).roleArn,
+      threadsPerCore: group.threadsPerCore ?? (accelerators ? 1 : 2),
+      lifeCycleConfig: { sourceS3Uri: this.lifecycleScripts.sourceS3Uri, onCreate: ON_CREATE_SCRIPT },
+      instanceStorageConfigs: storage,
+      onStartDeepHealthChecks: checks.length > 0 ? checks : undefined,
+      trainingPlanArn: group.trainingPlanArn,
+      overrideVpcConfig: group.subnet ? {
+        securityGroupIds: [props.network.efaSecurityGroup.securityGroupId],
+        subnets: [group.subnet.subnetId],
+      } : undefined,
+      slurmConfig: {
+        nodeType: group.nodeType,
+        partitionNames: group.nodeType === SlurmNodeType.COMPUTE ? [group.name] : undefined,
+      },
+    };
+  }
+
+  /** The contract with lib/cluster/lifecycle (docs/lifecycle.md): everything the scripts may not hard-code. */
+  private settings(props: HyperPodClusterProps, groups: PlannedGroup[]): Record<string, unknown> {
+    return {
+      schemaVersion: 1,
+      clusterName: this.clusterName,
+      region: Stack.of(this).region,
+      fsx: props.storage
+        ? { mountPath: props.mountPath ?? '/fsx', dnsName: props.storage.dnsName, mountName: props.storage.mountName }
+        : null,
+      instanceGroups: Object.fromEntries(groups.map((g) => [g.name, g.nodeType])),
+      features: { containers: props.containers ?? true },
+      nccl: {
+        ...ncclEnvironment(props.computeGroups.map((g) => g.instanceType)),
+        ...props.ncclEnvironment,
+      },
+      preload: { parallelism: props.preloadParallelism ?? 16 },
+      experimentTracking: props.experimentTracking ? {
+        secretArn: props.experimentTracking.secret.secretArn,
+        envVar: props.experimentTracking.environmentVariable ?? 'WANDB_API_KEY',
+      } : null,
+    };
+  }
+}
+
+/** Lustre both ways (LNet connects in both directions); rules that exist already are not added twice. */
+function allowLustre(storage: ILustreStorage, nodes: ec2.Connections): void {
+  for (const port of LUSTRE_PORTS) {
+    storage.connections.allowFrom(nodes, port, 'Lustre from cluster nodes');
+    storage.connections.allowTo(nodes, port, 'Lustre to cluster nodes');
+  }
+}
+
+function planGroups(props: HyperPodClusterProps): PlannedGroup[] {
+  const support = (options: ClusterSupportGroupOptions, name: string, nodeType: SlurmNodeType): PlannedGroup => ({
+    ...options, name: options.name ?? name, count: options.count ?? 1, nodeType,
+  });
+  return [
+    support(props.controllerGroup, 'controller', SlurmNodeType.CONTROLLER),
+    ...(props.loginGroup ? [support(props.loginGroup, 'login', SlurmNodeType.LOGIN)] : []),
+    ...props.computeGroups.map((g) => ({ ...g, nodeType: SlurmNodeType.COMPUTE })),
+  ];
+}
+
+function validateCluster(scope: IConstruct, props: HyperPodClusterProps, groups: PlannedGroup[]): void {
+  if (props.clusterName !== undefined) {
+    requireMatch(scope, 'clusterName', props.clusterName, INSTANCE_GROUP_NAME,
+      'letters, digits and hyphens, starting and ending with a letter or digit, at most 63 characters');
+  }
+  if (props.computeGroups.length === 0) {
+    throw new ConfigurationError(scope, 'computeGroups', 'must have at least one group, got none');
+  }
+  groups.forEach((group) => validateInstanceGroup(scope, groupField(props, group), group));
+  if (props.controllerGroup.count !== undefined) {
+    requireIntegerInRange(scope, 'controllerGroup.count', props.controllerGroup.count, 1, 1);
+  }
+  requireUniqueNames(scope, groups);
+  requireMountPath(scope, props.mountPath);
+  requireSubnetCapacity(scope, props.network, groups);
+  groups.forEach((group) => requireTrainingPlanAz(scope, props.network, group));
+  if (props.preloadParallelism !== undefined) {
+    requireIntegerInRange(scope, 'preloadParallelism', props.preloadParallelism, 1, 256);
+  }
+}
+
+function groupField(props: HyperPodClusterProps, group: PlannedGroup): string {
+  if (group.nodeType === SlurmNodeType.CONTROLLER) return 'controllerGroup';
+  if (group.nodeType === SlurmNodeType.LOGIN) return 'loginGroup';
+  return `computeGroups[${props.computeGroups.findIndex((g) => g.name === group.name)}]`;
+}
+
+function requireUniqueNames(scope: IConstruct, groups: PlannedGroup[]): void {
+  const seen = new Set<string>();
+  for (const group of groups) {
+    if (seen.has(group.name)) {
+      throw new ConfigurationError(scope, 'instance group names',
+        `must be unique in the cluster, got '${group.name}' twice (names: ${groups.map((g) => g.name).join(', ')})`);
+    }
+    seen.add(group.name);
+  }
+}
+
+function requireMountPath(scope: IConstruct, mountPath: string | undefined): void {
+  if (mountPath === undefined) return;
+  requireMatch(scope, 'mountPath', mountPath, /^\/[A-Za-z0-9_.\-/]*[A-Za-z0-9_.\-]$/, "an absolute path such as '/fsx'");
+}
+
+/** The groups in the compute subnet need their addresses; file-system and endpoint ENIs share it. */
+function requireSubnetCapacity(scope: IConstruct, network: ITrainingNetwork, groups: PlannedGroup[]): void {
+  const cidr = network.computeSubnet.ipv4CidrBlock;
+  if (cidr === undefined || Token.isUnresolved(cidr)) return;
+  const inSubnet = groups.filter((g) => !g.subnet);
+  const needed = addressesForNodes(scope, 'instance groups', inSubnet);
+  const available = usableAddresses(cidrMaskOf(cidr));
+  if (needed <= available) return;
+  throw new ConfigurationError(scope, 'instance groups',
+    `need ${needed} IP addresses in the compute subnet (${inSubnet.map((g) => `${g.count} x ${g.instanceType}`).join(', ')}), `
+    + `got ${cidr} with ${available} usable: plan the network for these nodes (TrainingNetwork plannedNodes)`);
+}
+
+function requireTrainingPlanAz(scope: IConstruct, network: ITrainingNetwork, group: PlannedGroup): void {
+  const wanted = group.trainingPlanAvailabilityZoneId;
+  if (!wanted) return;
+  const actual = group.subnet ? undefined : network.availabilityZoneId;
+  if (actual === undefined || Token.isUnresolved(actual)) {
+    Annotations.of(scope).addWarningV2('cdk-hyperpod-training:trainingPlanAz',
+      `${group.name}: cannot check that its subnet is in ${wanted}, the training plan's AZ: choose the network's AZ by availabilityZoneId`);
+    return;
+  }
+  if (actual !== wanted) {
+    throw new ConfigurationError(scope, `${group.name}.trainingPlanAvailabilityZoneId`,
+      `must match the AZ of the group's subnet (${actual}): the training plan's capacity is in ${wanted}`);
+  }
+}

@@ -1,0 +1,147 @@
+import * as crypto from 'crypto';
+import * as path from 'path';
+import { FileSystem, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
+import { Construct } from 'constructs';
+import { AccessLogsBucket } from '../storage/access-logs-bucket';
+
+/** The scripts shipped in this package (`lib/cluster/lifecycle`). */
+export const LIFECYCLE_SCRIPTS_DIR = path.join(__dirname, 'lifecycle');
+/** The entry point HyperPod runs on every new node. */
+export const ON_CREATE_SCRIPT = 'on_create.sh';
+/** The settings file the scripts read, written next to them. */
+export const SETTINGS_FILE = 'cluster-settings.json';
+
+export interface LifecycleScriptsProps {
+  /** The settings the scripts read (`cluster-settings.json`); tokens are resolved at deploy time. */
+  readonly settings: Record<string, unknown>;
+  /**
+   * Bucket for the scripts.
+   * @default - a new private, TLS-only, versioned, access-logged bucket
+   */
+  readonly bucket?: s3.IBucket;
+  /**
+   * Where the new bucket's access logs go.
+   * @default - a new access-log bucket
+   */
+  readonly accessLogsBucket?: s3.IBucket;
+}
+
+/**
+ * The lifecycle scripts of a cluster in S3, at a content-addressed prefix: any change to a script, to the
+ * settings or to an added file gives a new `sourceS3Uri`, so CloudFormation sees the change and the nodes
+ * HyperPod creates from then on run the new scripts. Old prefixes are kept for nodes that still point at them.
+ */
+export class LifecycleScripts extends Construct {
+  public readonly bucket: s3.IBucket;
+  /** `s3://bucket/lifecycle/<sha256>/`, for `LifeCycleConfig.SourceS3Uri`. */
+  public readonly sourceS3Uri: string;
+  /** The key prefix, `lifecycle/<sha256>/`. */
+  public readonly keyPrefix: string;
+  /** The custom resource that copies the files; anything that reads them must depend on it. */
+  public readonly deployment: s3deploy.BucketDeployment;
+  private readonly extraFiles = new Map<string, string>();
+  private readonly settingsJson: string;
+
+  constructor(scope: Construct, id: string, props: LifecycleScriptsProps) {
+    super(scope, id);
+    this.bucket = props.bucket ?? this.createBucket(props.accessLogsBucket);
+    this.settingsJson = JSON.stringify(Stack.of(this).resolve(props.settings));
+    this.keyPrefix = Lazy.string({ produce: () => `lifecycle/${this.contentHash()}/` });
+    this.sourceS3Uri = `s3://${this.bucket.bucketName}/${this.keyPrefix}`;
+    this.deployment = new s3deploy.BucketDeployment(this, 'Deployment', {
+      destinationBucket: this.bucket,
+      destinationKeyPrefix: this.keyPrefix,
+      sources: [
+        s3deploy.Source.asset(LIFECYCLE_SCRIPTS_DIR),
+        s3deploy.Source.jsonData(SETTINGS_FILE, props.settings),
+      ],
+      prune: false,
+      retainOnDelete: true,
+    });
+    this.acknowledgeDeploymentFindings();
+  }
+
+  /** Ship one more file with the scripts (e.g. a generated job script), at `relativePath` under the prefix. */
+  public addFile(relativePath: string, content: string): void {
+    this.extraFiles.set(relativePath, content);
+    this.deployment.addSource(s3deploy.Source.data(relativePath, content));
+  }
+
+  /**
+   * Read access to the lifecycle prefix only: list it and get its objects (the managed cluster-instance
+   * policy reads only `sagemaker-*` buckets).
+   */
+  public grantRead(grantee: iam.IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'ListLifecycleScripts',
+      actions: ['s3:ListBucket'],
+      resources: [this.bucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': ['lifecycle/*'] } },
+    }));
+    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'ReadLifecycleScripts',
+      actions: ['s3:GetObject'],
+      resources: [this.bucket.arnForObjects('lifecycle/*')],
+    }));
+    const policy = grantee.grantPrincipal instanceof iam.Role ? grantee.grantPrincipal.node.tryFindChild('DefaultPolicy') : undefined;
+    if (policy) {
+      Validations.of(policy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket)}.Arn>/lifecycle/*]`,
+        reason: 'Nodes read every script under the lifecycle prefix of this bucket, whose content-addressed subfolder changes with each script version.',
+      });
+    }
+  }
+
+  private contentHash(): string {
+    const hash = crypto.createHash('sha256');
+    hash.update(FileSystem.fingerprint(LIFECYCLE_SCRIPTS_DIR));
+    hash.update(this.settingsJson);
+    for (const [file, content] of [...this.extraFiles].sort()) hash.update(`${file}\0${content}\0`);
+    return hash.digest('hex');
+  }
+
+  /** The copy handler is aws-cdk-lib's (one per stack): its permissions and runtime are set there. */
+  private acknowledgeDeploymentFindings(): void {
+    const stack = Stack.of(this);
+    const handler = stack.node.tryFindChild('Custom::CDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C');
+    const policy = handler?.node.tryFindChild('ServiceRole')?.node.tryFindChild('DefaultPolicy');
+    if (!handler || !policy) return;
+    Validations.of(handler).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason: 'aws-cdk-lib BucketDeployment handler: CloudWatch Logs for its own function.',
+    });
+    Validations.of(handler).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason: 'aws-cdk-lib BucketDeployment handler: its runtime is pinned by aws-cdk-lib.',
+    });
+    const bucketId = stack.getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket);
+    const wildcards = [
+      'Action::s3:Abort*', 'Action::s3:DeleteObject*', 'Action::s3:GetBucket*', 'Action::s3:GetObject*', 'Action::s3:List*',
+      `Resource::<${bucketId}.Arn>/*`,
+      'Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*',
+    ];
+    for (const finding of wildcards) {
+      Validations.of(policy).acknowledge({
+        id: `AwsSolutions-IAM5[${finding}]`,
+        reason: 'aws-cdk-lib BucketDeployment handler: reads the CDK asset bucket and writes the lifecycle bucket, '
+          + 'with the grants aws-cdk-lib gives it (grantRead/grantReadWrite).',
+      });
+    }
+  }
+
+  private createBucket(accessLogs?: s3.IBucket): s3.Bucket {
+    return new s3.Bucket(this, 'Bucket', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      versioned: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: accessLogs ?? new AccessLogsBucket(this, 'AccessLogs'),
+      serverAccessLogsPrefix: 'lifecycle-scripts/',
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+  }
+}
