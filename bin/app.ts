@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The reference app: `npx cdk synth -c profile=swallow-70b|smoke [-c availabilityZoneId=use1-az6]`.
+// The reference app: `npx cdk synth -c profile=swallow-70b|smoke [-c availabilityZoneId=use1-az6]
+//   [-c alertEmail=oncall@example.com] [-c slackWorkspaceId=T… -c slackChannelId=C…]`.
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { profileNamed, TrainingPlatformStack } from '../lib';
@@ -10,5 +11,10 @@ new TrainingPlatformStack(app, 'TrainingPlatform', {
   stackName: `hyperpod-${profile.name}`,
   profile,
   availabilityZoneId: app.node.tryGetContext('availabilityZoneId'),
+  alertEmails: app.node.tryGetContext('alertEmail') ? [app.node.tryGetContext('alertEmail')] : undefined,
+  slack: app.node.tryGetContext('slackWorkspaceId') ? {
+    workspaceId: app.node.tryGetContext('slackWorkspaceId'),
+    channelId: app.node.tryGetContext('slackChannelId'),
+  } : undefined,
 });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

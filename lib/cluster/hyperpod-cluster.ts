@@ -11,6 +11,7 @@ import { addressesForNodes, cidrMaskOf, usableAddresses } from '../network/subne
 import { ITrainingNetwork } from '../network/training-network';
 import { ILustreStorage, LUSTRE_PORTS } from '../storage/lustre-storage';
 import { ClusterExecutionRole } from './cluster-execution-role';
+import { IClusterObservability } from './cluster-observability';
 import {
   defaultHealthChecks, hasAccelerators, INSTANCE_GROUP_NAME, InstanceGroupOptions, SlurmNodeType,
   validateInstanceGroup,
@@ -49,6 +50,11 @@ export interface IHyperPodCluster extends IConstruct, ec2.IConnectable {
 /** Attributes of an existing cluster. */
 export interface HyperPodClusterAttributes {
   readonly clusterName: string;
+  /**
+   * The cluster's ARN (it ends in the cluster ID, not the name: events are matched on it).
+   * @default - built from the name, which matches no HyperPod event
+   */
+  readonly clusterArn?: string;
   readonly executionRole: iam.IRole;
   /** @default - the same as executionRole */
   readonly controllerRole?: iam.IRole;
@@ -124,6 +130,12 @@ export interface HyperPodClusterProps {
    */
   readonly ncclEnvironment?: Record<string, string>;
   /**
+   * Metrics, alerts and job events for this cluster (e.g. `TrainingObservability`): its settings reach the
+   * nodes' lifecycle scripts and it is wired to the cluster's roles and events.
+   * @default - none
+   */
+  readonly observability?: IClusterObservability;
+  /**
    * Bucket for the lifecycle scripts.
    * @default - a new bucket
    */
@@ -165,7 +177,7 @@ export class HyperPodCluster extends Construct implements IHyperPodCluster {
   public static fromClusterAttributes(scope: Construct, id: string, attrs: HyperPodClusterAttributes): IHyperPodCluster {
     class Imported extends Construct implements IHyperPodCluster {
       public readonly clusterName = attrs.clusterName;
-      public readonly clusterArn = Stack.of(scope).formatArn({
+      public readonly clusterArn = attrs.clusterArn ?? Stack.of(scope).formatArn({
         service: 'sagemaker', resource: 'cluster', resourceName: attrs.clusterName,
         arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
       });
@@ -222,6 +234,7 @@ export class HyperPodCluster extends Construct implements IHyperPodCluster {
     this.resource.node.addDependency(this.lifecycleScripts.deployment, this.controllerRole, this.executionRole);
     for (const [key, value] of Object.entries(props.tags ?? {})) Tags.of(this.resource).add(key, value);
     this.clusterArn = this.resource.attrClusterArn;
+    props.observability?.monitor(this);
   }
 
   private renderGroup(group: PlannedGroup, props: HyperPodClusterProps): sagemaker.CfnCluster.ClusterInstanceGroupProperty {
@@ -276,6 +289,7 @@ export class HyperPodCluster extends Construct implements IHyperPodCluster {
         secretArn: props.experimentTracking.secret.secretArn,
         envVar: props.experimentTracking.environmentVariable ?? 'WANDB_API_KEY',
       } : null,
+      ...props.observability?.nodeSettings(),
     };
   }
 }

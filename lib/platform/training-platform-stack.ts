@@ -5,6 +5,7 @@ import { PlannedNodes } from '../network/subnet-sizing';
 import { TrainingNetwork } from '../network/training-network';
 import { ALL_DATA_REPOSITORY_EVENTS } from '../storage/data-repository-association';
 import { LustreStorage } from '../storage/lustre-storage';
+import { SlackOptions, TrainingObservability } from '../observability/training-observability';
 import { TrainingPlatformProfile } from './profiles';
 
 export interface TrainingPlatformStackProps extends StackProps {
@@ -15,16 +16,27 @@ export interface TrainingPlatformStackProps extends StackProps {
    * @default - the first AZ of the region
    */
   readonly availabilityZoneId?: string;
+  /**
+   * Who gets the alerts by email.
+   * @default - nobody: subscribe to the AlertTopicArn output
+   */
+  readonly alertEmails?: string[];
+  /**
+   * Alerts to Slack through AWS Chatbot.
+   * @default - none
+   */
+  readonly slack?: SlackOptions;
 }
 
 /**
  * The reference platform: network, Lustre storage with S3 data repositories for datasets and checkpoints,
- * and the HyperPod Slurm cluster that mounts it.
+ * the HyperPod Slurm cluster that mounts it, and the monitoring that pages when a GPU, a node or a job fails.
  */
 export class TrainingPlatformStack extends Stack {
   public readonly network: TrainingNetwork;
   public readonly storage: LustreStorage;
   public readonly cluster: HyperPodCluster;
+  public readonly observability: TrainingObservability;
 
   constructor(scope: Construct, id: string, props: TrainingPlatformStackProps) {
     super(scope, id, { description: `cdk-hyperpod-training: ${props.profile.description}`, ...props });
@@ -37,7 +49,13 @@ export class TrainingPlatformStack extends Stack {
       interfaceEndpoints: profile.interfaceEndpoints,
     });
     this.storage = this.createStorage(profile);
+    this.observability = new TrainingObservability(this, 'Observability', {
+      alertEmails: props.alertEmails,
+      slack: props.slack,
+    });
+    this.observability.monitorStorage(this.storage);
     this.cluster = new HyperPodCluster(this, 'Cluster', {
+      observability: this.observability,
       network: this.network,
       storage: this.storage,
       controllerGroup: { instanceType: profile.controllerInstanceType },
@@ -52,6 +70,11 @@ export class TrainingPlatformStack extends Stack {
     new CfnOutput(this, 'DatasetsBucketName', { value: this.storage.datasetsBucket.bucketName });
     new CfnOutput(this, 'CheckpointsBucketName', { value: this.storage.checkpointsBucket.bucketName });
     new CfnOutput(this, 'LifecycleScriptsUri', { value: this.cluster.lifecycleScripts.sourceS3Uri });
+    new CfnOutput(this, 'AlertTopicArn', { value: this.observability.alertTopic.topicArn });
+    new CfnOutput(this, 'PrometheusRemoteWriteUrl', { value: this.observability.remoteWriteUrl });
+    if (this.observability.grafanaWorkspace) {
+      new CfnOutput(this, 'GrafanaUrl', { value: `https://${this.observability.grafanaWorkspace.attrEndpoint}` });
+    }
   }
 
   private createStorage(profile: TrainingPlatformProfile): LustreStorage {

@@ -60,6 +60,16 @@ describe('profiles', () => {
     });
   });
 
+  test('observability: Prometheus workspace with the rules, Grafana, FSx alarm, and the cluster wired in', () => {
+    const stack = referenceStack();
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::APS::Workspace', 1);
+    template.resourceCountIs('AWS::APS::RuleGroupsNamespace', 1);
+    template.resourceCountIs('AWS::Grafana::Workspace', 1);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'FreeDataStorageCapacity', Threshold: 48000 * 1024 ** 3 * 0.1 });
+    template.hasResourceProperties('AWS::Events::Rule', { EventPattern: { resources: [stack.resolve(stack.cluster.clusterArn)] } });
+  });
+
   test('the availability zone ID reaches the compute subnet', () => {
     const stack = new TrainingPlatformStack(testApp(), 'TrainingPlatform', { profile: SMOKE, availabilityZoneId: 'usw2-az2' });
     Template.fromStack(stack).hasResourceProperties('AWS::EC2::Subnet', { AvailabilityZoneId: 'usw2-az2', CidrBlock: '10.0.0.0/24' });

@@ -1,0 +1,61 @@
+import { Aws } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+
+export interface AlertTopicProps {
+  /** Encrypts the messages. */
+  readonly encryptionKey: kms.IKey;
+}
+
+/** AWS services that publish alerts to the topic: Prometheus alert manager, EventBridge, CloudWatch alarms. */
+const PUBLISHERS = ['aps.amazonaws.com', 'events.amazonaws.com', 'cloudwatch.amazonaws.com'];
+
+/**
+ * The one SNS topic every alert goes to: Standard (AMP's alert manager cannot publish to FIFO topics), KMS-
+ * encrypted, TLS-only, and its key usable by the AWS services that publish to it, from this account only.
+ */
+export class AlertTopic extends sns.Topic {
+  public readonly encryptionKey: kms.IKey;
+
+  constructor(scope: Construct, id: string, props: AlertTopicProps) {
+    super(scope, id, { masterKey: props.encryptionKey, enforceSSL: true });
+    this.encryptionKey = props.encryptionKey;
+    props.encryptionKey.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'AlertPublishersEncrypt',
+      principals: PUBLISHERS.map((service) => new iam.ServicePrincipal(service)),
+      actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+    }));
+  }
+
+  /** Publish, and the one KMS action publishing to an encrypted topic needs (grantPublish asks for GenerateDataKey*). */
+  public grantPublishTo(grantee: iam.IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'PublishAlerts',
+      actions: ['sns:Publish'],
+      resources: [this.topicArn],
+    }));
+    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'EncryptAlerts',
+      actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      resources: [this.encryptionKey.keyArn],
+    }));
+  }
+
+  /** Let an AMP workspace's alert manager publish (it also reads the topic's attributes first). */
+  public allowPrometheusAlerts(workspaceArn: string): void {
+    this.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'PrometheusAlertManagerPublish',
+      principals: [new iam.ServicePrincipal('aps.amazonaws.com')],
+      actions: ['sns:Publish', 'sns:GetTopicAttributes'],
+      resources: [this.topicArn],
+      conditions: {
+        StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+        ArnEquals: { 'aws:SourceArn': workspaceArn },
+      },
+    }));
+  }
+}

@@ -1,0 +1,353 @@
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as aps from 'aws-cdk-lib/aws-aps';
+import * as chatbot from 'aws-cdk-lib/aws-chatbot';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as grafana from 'aws-cdk-lib/aws-grafana';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import { IClusterObservability } from '../cluster/cluster-observability';
+import { IHyperPodCluster } from '../cluster/hyperpod-cluster';
+import { ConfigurationError } from '../core/configuration-error';
+import { requireIntegerInRange, requireMatch } from '../core/validation';
+import { LustreStorage } from '../storage/lustre-storage';
+import { AlertThresholds, renderAlertRules } from './alert-rules';
+import { AlertTopic } from './alert-topic';
+import { renderAlertmanagerDefinition } from './alertmanager-definition';
+import { GrafanaDashboards } from './grafana-dashboards';
+
+/** How users sign in to Managed Grafana. */
+export enum GrafanaAuthentication {
+  /** IAM Identity Center (must be enabled in the account or organization). */
+  AWS_SSO = 'AWS_SSO',
+  /** A SAML identity provider, configured on the workspace after creation. */
+  SAML = 'SAML',
+}
+
+/** End states of a Slurm job. */
+export enum SlurmJobState {
+  COMPLETED = 'COMPLETED',
+  FAILED = 'FAILED',
+  TIMEOUT = 'TIMEOUT',
+  NODE_FAIL = 'NODE_FAIL',
+  OUT_OF_MEMORY = 'OUT_OF_MEMORY',
+  CANCELLED = 'CANCELLED',
+  PREEMPTED = 'PREEMPTED',
+  BOOT_FAIL = 'BOOT_FAIL',
+  DEADLINE = 'DEADLINE',
+}
+
+/** Every end state but COMPLETED: the jobs someone must look at. */
+export const FAILED_JOB_STATES = Object.values(SlurmJobState).filter((s) => s !== SlurmJobState.COMPLETED);
+
+/** Container images of the exporters and the collector on the nodes. */
+export interface ExporterImages {
+  /** @default 'public.ecr.aws/aws-observability/aws-otel-collector:v0.43.1' */
+  readonly collector?: string;
+  /** @default 'quay.io/prometheus/node-exporter:v1.8.2' */
+  readonly nodeExporter?: string;
+  /** @default 'nvcr.io/nvidia/k8s/dcgm-exporter:3.3.9-3.6.1-ubuntu22.04' */
+  readonly dcgmExporter?: string;
+}
+
+/** Which finished Slurm jobs are announced on the alert topic. */
+export interface JobNotificationOptions {
+  /**
+   * End states that are announced.
+   * @default FAILED_JOB_STATES
+   */
+  readonly states?: SlurmJobState[];
+  /**
+   * Only jobs that ran at least this long.
+   * @default - every job
+   */
+  readonly minimumElapsed?: Duration;
+}
+
+/** Slack delivery through AWS Chatbot (the workspace must be authorized in the Chatbot console first). */
+export interface SlackOptions {
+  /** Slack workspace (team) ID, e.g. `T0123ABCD`. */
+  readonly workspaceId: string;
+  /** Slack channel ID, e.g. `C0123ABCD`. */
+  readonly channelId: string;
+}
+
+export interface TrainingObservabilityProps {
+  /**
+   * Thresholds and durations of the alert rules.
+   * @default DEFAULT_ALERT_THRESHOLDS
+   */
+  readonly alertThresholds?: AlertThresholds;
+  /**
+   * Where docs/observability-alerts.md is published; alerts link to its sections.
+   * @default - the path in this package
+   */
+  readonly runbookUrl?: string;
+  /**
+   * Email addresses subscribed to the alert topic.
+   * @default - none
+   */
+  readonly alertEmails?: string[];
+  /**
+   * Send alerts to Slack through AWS Chatbot.
+   * @default - no Slack delivery
+   */
+  readonly slack?: SlackOptions;
+  /**
+   * Announce finished Slurm jobs on the alert topic (published by the controller).
+   * @default - failed jobs, whatever their length
+   */
+  readonly jobNotifications?: JobNotificationOptions;
+  /**
+   * Create a Managed Grafana workspace with the dashboards.
+   * @default true
+   */
+  readonly grafana?: boolean;
+  /** @default GrafanaAuthentication.AWS_SSO */
+  readonly grafanaAuthentication?: GrafanaAuthentication;
+  /** @default - see ExporterImages */
+  readonly exporterImages?: ExporterImages;
+  /**
+   * Seconds between scrapes on the nodes.
+   * @default 15
+   */
+  readonly scrapeIntervalSeconds?: number;
+  /**
+   * Alarm when the file system's free capacity falls below this share of its size, percent.
+   * @default 10
+   */
+  readonly fsxFreeCapacityAlarmPercent?: number;
+  /**
+   * Key for the workspace, the topic and the logs.
+   * @default - a new key with rotation
+   */
+  readonly encryptionKey?: kms.IKey;
+  /**
+   * What happens to the Prometheus workspace (its metrics) and the key when the stack lets go of them.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+const DEFAULT_IMAGES: Required<ExporterImages> = {
+  collector: 'public.ecr.aws/aws-observability/aws-otel-collector:v0.43.1',
+  nodeExporter: 'quay.io/prometheus/node-exporter:v1.8.2',
+  dcgmExporter: 'nvcr.io/nvidia/k8s/dcgm-exporter:3.3.9-3.6.1-ubuntu22.04',
+};
+
+/** The detail types HyperPod sends to EventBridge. */
+export const HYPERPOD_EVENT_DETAIL_TYPES = [
+  'SageMaker HyperPod Cluster State Change',
+  'SageMaker HyperPod Cluster Node Health Event',
+  'SageMaker HyperPod Cluster Event',
+];
+
+/**
+ * Monitoring for a training cluster: an Amazon Managed Service for Prometheus workspace fed by exporters on
+ * every node, alert rules (GPU health, EFA, nodes, disks, training stalls, stragglers) that page through an
+ * encrypted SNS topic (email, Slack), HyperPod events and finished Slurm jobs on the same topic, an FSx
+ * capacity alarm, and a Managed Grafana workspace with the dashboards. Pass it to `HyperPodCluster` as
+ * `observability` and the nodes are wired in.
+ */
+export class TrainingObservability extends Construct implements IClusterObservability {
+  public readonly workspace: aps.CfnWorkspace;
+  /** `…/workspaces/ws-…/api/v1/remote_write`. */
+  public readonly remoteWriteUrl: string;
+  public readonly rules: aps.CfnRuleGroupsNamespace;
+  public readonly alertTopic: AlertTopic;
+  public readonly encryptionKey: kms.IKey;
+  /** The Grafana workspace, when `grafana` is on. */
+  public readonly grafanaWorkspace?: grafana.CfnWorkspace;
+  private readonly props: TrainingObservabilityProps;
+
+  constructor(scope: Construct, id: string, props: TrainingObservabilityProps = {}) {
+    super(scope, id);
+    validateProps(this, props);
+    this.props = props;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.encryptionKey = props.encryptionKey ?? new kms.Key(this, 'Key', {
+      enableKeyRotation: true,
+      description: `${this.node.path}: Prometheus workspace, alert topic and logs`,
+      removalPolicy,
+    });
+    this.alertTopic = new AlertTopic(this, 'AlertTopic', { encryptionKey: this.encryptionKey });
+    this.workspace = this.createWorkspace(removalPolicy);
+    this.alertTopic.allowPrometheusAlerts(this.workspace.attrArn);
+    this.remoteWriteUrl = `${this.workspace.attrPrometheusEndpoint}api/v1/remote_write`;
+    this.rules = new aps.CfnRuleGroupsNamespace(this, 'Rules', {
+      name: 'training-alerts',
+      workspace: this.workspace.attrArn,
+      data: wrapped(this, 'alertThresholds', () => renderAlertRules(props.alertThresholds, { runbookUrl: props.runbookUrl })),
+    });
+    this.subscribe(props);
+    if (props.grafana ?? true) this.grafanaWorkspace = this.createGrafana(props);
+  }
+
+  public nodeSettings(): Record<string, unknown> {
+    const job = this.props.jobNotifications ?? {};
+    return {
+      observability: {
+        remoteWriteUrl: this.remoteWriteUrl,
+        region: Stack.of(this).region,
+        scrapeIntervalSeconds: this.props.scrapeIntervalSeconds ?? 15,
+        images: { ...DEFAULT_IMAGES, ...this.props.exporterImages },
+      },
+      jobNotifications: {
+        topicArn: this.alertTopic.topicArn,
+        region: Stack.of(this).region,
+        states: job.states ?? FAILED_JOB_STATES,
+        minimumElapsedMinutes: job.minimumElapsed?.toMinutes() ?? 0,
+      },
+    };
+  }
+
+  /** Remote write from every node, job events from the controller, HyperPod events to the topic. */
+  public monitor(cluster: IHyperPodCluster): void {
+    const remoteWrite = new iam.PolicyStatement({
+      sid: 'PrometheusRemoteWrite',
+      actions: ['aps:RemoteWrite'],
+      resources: [this.workspace.attrArn],
+    });
+    for (const role of new Set([cluster.executionRole, cluster.controllerRole])) role.addToPrincipalPolicy(remoteWrite);
+    this.alertTopic.grantPublishTo(cluster.controllerRole);
+    new events.Rule(this, `${cluster.node.id}Events`, {
+      description: `HyperPod events of ${cluster.node.path}`,
+      eventPattern: { source: ['aws.sagemaker'], detailType: HYPERPOD_EVENT_DETAIL_TYPES, resources: [cluster.clusterArn] },
+      targets: [new targets.SnsTopic(this.alertTopic)],
+    });
+  }
+
+  /** Alarm on the alert topic when the file system's free capacity is low. */
+  public monitorStorage(storage: LustreStorage): cloudwatch.Alarm {
+    const percent = this.props.fsxFreeCapacityAlarmPercent ?? 10;
+    const alarm = new cloudwatch.Alarm(this, `${storage.node.id}FreeCapacity`, {
+      alarmDescription: `${storage.node.path}: less than ${percent}% of ${storage.storageCapacityGiB} GiB free`,
+      metric: new cloudwatch.Metric({
+        namespace: 'AWS/FSx',
+        metricName: 'FreeDataStorageCapacity',
+        dimensionsMap: { FileSystemId: storage.fileSystemId },
+        statistic: 'Minimum',
+        period: Duration.minutes(5),
+      }),
+      threshold: storage.storageCapacityGiB * 1024 ** 3 * (percent / 100),
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(new cwActions.SnsAction(this.alertTopic));
+    return alarm;
+  }
+
+  private createWorkspace(removalPolicy: RemovalPolicy): aps.CfnWorkspace {
+    const logGroup = new logs.LogGroup(this, 'WorkspaceLogs', {
+      logGroupName: `/aws/vendedlogs/prometheus/${this.node.addr}`,
+      retention: logs.RetentionDays.ONE_YEAR,
+      encryptionKey: this.encryptionKey,
+      removalPolicy,
+    });
+    this.allowLogsToUseKey();
+    const workspace = new aps.CfnWorkspace(this, 'Workspace', {
+      alias: this.node.path.replace(/\//g, '-').slice(0, 100),
+      kmsKeyArn: this.encryptionKey.keyArn,
+      loggingConfiguration: { logGroupArn: `${logGroup.logGroupArn}` },
+      alertManagerDefinition: renderAlertmanagerDefinition({ topicArn: this.alertTopic.topicArn, region: Stack.of(this).region }),
+    });
+    workspace.applyRemovalPolicy(removalPolicy);
+    workspace.node.addDependency(logGroup);
+    return workspace;
+  }
+
+  /** CloudWatch Logs encrypts the workspace's log group with the key. */
+  private allowLogsToUseKey(): void {
+    this.encryptionKey.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'CloudWatchLogsEncrypt',
+      principals: [new iam.ServicePrincipal(`logs.${Stack.of(this).region}.amazonaws.com`)],
+      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+      resources: ['*'],
+      conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': Stack.of(this).formatArn({
+        service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }) } },
+    }));
+  }
+
+  private subscribe(props: TrainingObservabilityProps): void {
+    for (const email of props.alertEmails ?? []) {
+      this.alertTopic.addSubscription(new subscriptions.EmailSubscription(email));
+    }
+    if (props.slack) {
+      new chatbot.SlackChannelConfiguration(this, 'Slack', {
+        slackChannelConfigurationName: this.node.path.replace(/[^A-Za-z0-9-_]/g, '-').slice(0, 128),
+        slackWorkspaceId: props.slack.workspaceId,
+        slackChannelId: props.slack.channelId,
+        notificationTopics: [this.alertTopic],
+        loggingLevel: chatbot.LoggingLevel.ERROR,
+        guardrailPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('ReadOnlyAccess')],
+      });
+    }
+  }
+
+  private createGrafana(props: TrainingObservabilityProps): grafana.CfnWorkspace {
+    const role = new iam.Role(this, 'GrafanaRole', {
+      assumedBy: new iam.ServicePrincipal('grafana.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+      description: `${this.node.path}: Grafana reads this Prometheus workspace only`,
+    });
+    role.addToPolicy(new iam.PolicyStatement({
+      sid: 'QueryPrometheus',
+      actions: ['aps:QueryMetrics', 'aps:GetLabels', 'aps:GetSeries', 'aps:GetMetricMetadata'],
+      resources: [this.workspace.attrArn],
+    }));
+    this.encryptionKey.grantDecrypt(role);
+    const workspace = new grafana.CfnWorkspace(this, 'Grafana', {
+      accountAccessType: 'CURRENT_ACCOUNT',
+      authenticationProviders: [props.grafanaAuthentication ?? GrafanaAuthentication.AWS_SSO],
+      permissionType: 'CUSTOMER_MANAGED',
+      roleArn: role.roleArn,
+      dataSources: ['PROMETHEUS'],
+      grafanaVersion: '10.4',
+      description: `${this.node.path}: training dashboards`,
+    });
+    new GrafanaDashboards(this, 'Dashboards', {
+      workspaceId: workspace.attrId,
+      grafanaEndpoint: `https://${workspace.attrEndpoint}`,
+      prometheusUrl: this.workspace.attrPrometheusEndpoint,
+    });
+    return workspace;
+  }
+}
+
+/** The rules renderer throws plain errors that start with the field name; give them the construct path. */
+function wrapped(scope: Construct, field: string, render: () => string): string {
+  try {
+    return render();
+  } catch (e) {
+    const [name, ...problem] = (e as Error).message.split(' ');
+    throw new ConfigurationError(scope, `${field}.${name}`, problem.join(' '));
+  }
+}
+
+function validateProps(scope: Construct, props: TrainingObservabilityProps): void {
+  if (props.scrapeIntervalSeconds !== undefined) {
+    requireIntegerInRange(scope, 'scrapeIntervalSeconds', props.scrapeIntervalSeconds, 5, 300);
+  }
+  if (props.fsxFreeCapacityAlarmPercent !== undefined) {
+    requireIntegerInRange(scope, 'fsxFreeCapacityAlarmPercent', props.fsxFreeCapacityAlarmPercent, 1, 90);
+  }
+  for (const [i, email] of (props.alertEmails ?? []).entries()) {
+    requireMatch(scope, `alertEmails[${i}]`, email, /^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'an email address');
+  }
+  if (props.slack) {
+    requireMatch(scope, 'slack.workspaceId', props.slack.workspaceId, /^[A-Z0-9]{9,}$/, "a Slack workspace ID such as 'T0123ABCD'");
+    requireMatch(scope, 'slack.channelId', props.slack.channelId, /^[A-Z0-9]{9,}$/, "a Slack channel ID such as 'C0123ABCD'");
+  }
+  if (props.jobNotifications?.states?.length === 0) {
+    throw new ConfigurationError(scope, 'jobNotifications.states',
+      `must name at least one of ${Object.values(SlurmJobState).join(', ')}, got []`);
+  }
+}

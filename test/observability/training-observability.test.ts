@@ -1,0 +1,221 @@
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import {
+  FAILED_JOB_STATES, GrafanaAuthentication, HyperPodCluster, LustreStorage, SlurmJobState, TrainingNetwork,
+  TrainingObservability, TrainingObservabilityProps,
+} from '../../lib';
+import { testStack } from '../util';
+
+interface Built { stack: Stack; observability: TrainingObservability; cluster: HyperPodCluster; storage: LustreStorage; template: Template }
+
+function build(props: TrainingObservabilityProps = {}): Built {
+  const stack = testStack();
+  const network = new TrainingNetwork(stack, 'Network', { plannedNodes: [{ instanceType: 'ml.p5.48xlarge', count: 4 }] });
+  const storage = new LustreStorage(stack, 'Storage', { network, storageCapacityGiB: 2400 });
+  const observability = new TrainingObservability(stack, 'Observability', props);
+  observability.monitorStorage(storage);
+  const cluster = new HyperPodCluster(stack, 'Cluster', {
+    network, storage, observability,
+    controllerGroup: { instanceType: 'ml.m5.xlarge' },
+    computeGroups: [{ name: 'gpu', instanceType: 'ml.p5.48xlarge', count: 2 }],
+  });
+  return { stack, observability, cluster, storage, template: Template.fromStack(stack) };
+}
+
+function policyStatementsOf(stack: Stack, template: Template, role: iam.IRole): any[] {
+  const policies = template.findResources('AWS::IAM::Policy', {
+    Properties: { Roles: [{ Ref: stack.getLogicalId(role.node.defaultChild as iam.CfnRole) }] },
+  });
+  return Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement);
+}
+
+describe('TrainingObservability', () => {
+  const { stack, observability, cluster, storage, template } = build();
+
+  test('a KMS-encrypted Prometheus workspace with logging, retained', () => {
+    template.hasResource('AWS::APS::Workspace', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        KmsKeyArn: stack.resolve(observability.encryptionKey.keyArn),
+        LoggingConfiguration: { LogGroupArn: Match.anyValue() },
+      },
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: Match.stringLikeRegexp('^/aws/vendedlogs/prometheus/'),
+      KmsKeyId: stack.resolve(observability.encryptionKey.keyArn),
+    });
+  });
+
+  test('the rules namespace carries the rendered rules: every alert the platform promises', () => {
+    const ns = Object.values(template.findResources('AWS::APS::RuleGroupsNamespace'))[0];
+    expect(ns.Properties.Workspace).toEqual(stack.resolve(observability.workspace.attrArn));
+    for (const alert of ['GpuXidError', 'GpuEccDoubleBitError', 'GpuRowRemapFailure', 'GpuNvlinkErrors', 'GpuThermalThrottling',
+      'GpuPowerThrottling', 'GpuTemperatureHigh', 'GpuTemperatureCritical', 'EfaRdmaErrors', 'EfaUnresponsiveRemote', 'NodeDown',
+      'DiskNearlyFull', 'TrainingStalled', 'GpuStraggler']) {
+      expect(ns.Properties.Data).toContain(`alert: ${alert}`);
+    }
+  });
+
+  test('the alert manager routes to the SNS topic, which the workspace may publish to', () => {
+    const ws = Object.values(template.findResources('AWS::APS::Workspace'))[0];
+    expect(JSON.stringify(ws.Properties.AlertManagerDefinition)).toContain(stack.getLogicalId(observability.alertTopic.node.defaultChild as never));
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({
+      Sid: 'PrometheusAlertManagerPublish',
+      Principal: { Service: 'aps.amazonaws.com' },
+      Action: ['sns:GetTopicAttributes', 'sns:Publish'],
+      Condition: { ArnEquals: { 'aws:SourceArn': stack.resolve(observability.workspace.attrArn) }, StringEquals: Match.anyValue() },
+    })]) } });
+  });
+
+  test('the topic is encrypted, TLS-only, and its key usable by the services that publish alerts', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: stack.resolve(observability.encryptionKey.keyArn) });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({
+      Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+    })]) } });
+    template.hasResourceProperties('AWS::KMS::Key', { KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({
+      Sid: 'AlertPublishersEncrypt',
+      Principal: { Service: ['aps.amazonaws.com', 'cloudwatch.amazonaws.com', 'events.amazonaws.com'] },
+    })]) } });
+  });
+
+  test('every node may remote-write to this workspace only; only the controller may publish job events', () => {
+    for (const role of [cluster.executionRole, cluster.controllerRole]) {
+      expect(policyStatementsOf(stack, template, role)).toContainEqual(expect.objectContaining({
+        Sid: 'PrometheusRemoteWrite', Action: 'aps:RemoteWrite', Resource: stack.resolve(observability.workspace.attrArn),
+      }));
+    }
+    const publish = (role: iam.IRole) => policyStatementsOf(stack, template, role).filter((s) => s.Action === 'sns:Publish');
+    expect(publish(cluster.controllerRole)).toEqual([expect.objectContaining({ Resource: stack.resolve(observability.alertTopic.topicArn) })]);
+    expect(publish(cluster.executionRole)).toEqual([]);
+  });
+
+  test('HyperPod cluster and node events of this cluster go to the topic', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        'source': ['aws.sagemaker'],
+        'detail-type': ['SageMaker HyperPod Cluster State Change', 'SageMaker HyperPod Cluster Node Health Event', 'SageMaker HyperPod Cluster Event'],
+        'resources': [stack.resolve(cluster.clusterArn)],
+      },
+      Targets: [Match.objectLike({ Arn: stack.resolve(observability.alertTopic.topicArn) })],
+    });
+  });
+
+  test('FSx free capacity below 10% raises an alarm on the topic', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/FSx',
+      MetricName: 'FreeDataStorageCapacity',
+      Dimensions: [{ Name: 'FileSystemId', Value: stack.resolve(storage.fileSystemId) }],
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 2400 * 1024 ** 3 * 0.1,
+      AlarmActions: [stack.resolve(observability.alertTopic.topicArn)],
+    });
+  });
+
+  test('the nodes learn the remote-write URL, exporter images and the job-event topic', () => {
+    expect(stack.resolve(observability.nodeSettings())).toEqual({
+      observability: {
+        remoteWriteUrl: { 'Fn::Join': ['', [stack.resolve(observability.workspace.attrPrometheusEndpoint), 'api/v1/remote_write']] },
+        region: { Ref: 'AWS::Region' },
+        scrapeIntervalSeconds: 15,
+        images: {
+          collector: expect.stringMatching(/aws-otel-collector/),
+          nodeExporter: expect.stringMatching(/node-exporter/),
+          dcgmExporter: expect.stringMatching(/dcgm-exporter/),
+        },
+      },
+      jobNotifications: {
+        topicArn: stack.resolve(observability.alertTopic.topicArn),
+        region: { Ref: 'AWS::Region' },
+        states: FAILED_JOB_STATES,
+        minimumElapsedMinutes: 0,
+      },
+    });
+    expect(FAILED_JOB_STATES).not.toContain('COMPLETED');
+  });
+
+  test('Grafana: Identity Center, customer-managed role that only queries this workspace, dashboards provisioned', () => {
+    template.hasResourceProperties('AWS::Grafana::Workspace', {
+      AuthenticationProviders: ['AWS_SSO'], PermissionType: 'CUSTOMER_MANAGED', AccountAccessType: 'CURRENT_ACCOUNT',
+      DataSources: ['PROMETHEUS'],
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({
+      Sid: 'QueryPrometheus',
+      Action: ['aps:GetLabels', 'aps:GetMetricMetadata', 'aps:GetSeries', 'aps:QueryMetrics'],
+      Resource: stack.resolve(observability.workspace.attrArn),
+    })]) } });
+    const dashboards = Object.values(template.findResources('Custom::GrafanaDashboards'))[0].Properties;
+    expect(dashboards.Dashboards.map((d: string) => JSON.parse(d).uid).sort()).toEqual(
+      ['hyperpod-efa', 'hyperpod-gpu-dcgm', 'hyperpod-nodes', 'hyperpod-training-overview']);
+    expect(dashboards.PrometheusUrl).toEqual(stack.resolve(observability.workspace.attrPrometheusEndpoint));
+    template.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({
+      Sid: 'GrafanaServiceAccountTokens',
+      Resource: { 'Fn::Join': ['', Match.arrayWith([':/workspaces/', stack.resolve(observability.grafanaWorkspace!.attrId)])] },
+    })]) } });
+  });
+
+  test('the dashboard handler ships as plain files, no bundling', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.handler', Runtime: Match.stringLikeRegexp('^nodejs') });
+  });
+
+  test('cdk-nag: no unacknowledged findings', () => {
+    const report = new AwsSolutionsChecks().validateScope(stack);
+    expect(report.violations.map((v) => `${v.ruleName} ${v.violatingResources.map((r) => r.constructPath).join()}`)).toEqual([]);
+  });
+});
+
+describe('TrainingObservability options', () => {
+  test('email and Slack delivery, custom job filter, SAML, no retain', () => {
+    const { template, observability, stack } = build({
+      alertEmails: ['oncall@example.com'],
+      slack: { workspaceId: 'T0123ABCDE', channelId: 'C0123ABCDE' },
+      jobNotifications: { states: [SlurmJobState.FAILED, SlurmJobState.COMPLETED], minimumElapsed: Duration.hours(1) },
+      grafanaAuthentication: GrafanaAuthentication.SAML,
+      removalPolicy: RemovalPolicy.DESTROY,
+      scrapeIntervalSeconds: 30,
+      exporterImages: { collector: '111122223333.dkr.ecr.us-east-1.amazonaws.com/otel:1' },
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
+    template.hasResourceProperties('AWS::Chatbot::SlackChannelConfiguration', {
+      SlackWorkspaceId: 'T0123ABCDE', SlackChannelId: 'C0123ABCDE', SnsTopicArns: [stack.resolve(observability.alertTopic.topicArn)],
+    });
+    template.hasResourceProperties('AWS::Grafana::Workspace', { AuthenticationProviders: ['SAML'] });
+    template.hasResource('AWS::APS::Workspace', { DeletionPolicy: 'Delete' });
+    const settings = stack.resolve(observability.nodeSettings()) as any;
+    expect(settings.jobNotifications).toMatchObject({ states: ['FAILED', 'COMPLETED'], minimumElapsedMinutes: 60 });
+    expect(settings.observability.scrapeIntervalSeconds).toBe(30);
+    expect(settings.observability.images.collector).toBe('111122223333.dkr.ecr.us-east-1.amazonaws.com/otel:1');
+  });
+
+  test('grafana: false creates no Grafana workspace and no provisioner', () => {
+    const { template } = build({ grafana: false });
+    template.resourceCountIs('AWS::Grafana::Workspace', 0);
+    template.resourceCountIs('Custom::GrafanaDashboards', 0);
+  });
+
+  test('custom thresholds reach the rules', () => {
+    const { template } = build({ alertThresholds: { gpuTemperatureWarningCelsius: 75 } });
+    const data = Object.values(template.findResources('AWS::APS::RuleGroupsNamespace'))[0].Properties.Data;
+    expect(data).toMatch(/DCGM_FI_DEV_GPU_TEMP[^\n]*> 75\b/);
+  });
+});
+
+describe('TrainingObservability validation', () => {
+  const cases: Array<[string, TrainingObservabilityProps, string]> = [
+    ['a threshold the rules refuse', { alertThresholds: { gpuTemperatureWarningCelsius: 200 } },
+      'Test/Observability: alertThresholds.gpuTemperatureWarningCelsius must be'],
+    ['a scrape interval below 5 s', { scrapeIntervalSeconds: 1 },
+      'Test/Observability: scrapeIntervalSeconds must be an integer from 5 to 300, got 1'],
+    ['an FSx alarm percentage of 0', { fsxFreeCapacityAlarmPercent: 0 },
+      'Test/Observability: fsxFreeCapacityAlarmPercent must be an integer from 1 to 90, got 0'],
+    ['a malformed email', { alertEmails: ['oncall'] }, "Test/Observability: alertEmails[0] must be an email address, got 'oncall'"],
+    ['a Slack channel name instead of its ID', { slack: { workspaceId: 'T0123ABCDE', channelId: '#training' } },
+      "Test/Observability: slack.channelId must be a Slack channel ID such as 'C0123ABCD', got '#training'"],
+    ['an empty job-state list', { jobNotifications: { states: [] } },
+      'Test/Observability: jobNotifications.states must name at least one of COMPLETED, FAILED'],
+  ];
+  test.each(cases)('refuses %s', (_name, props, message) => {
+    expect(() => build(props)).toThrow(message);
+  });
+});
