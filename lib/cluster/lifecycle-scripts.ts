@@ -1,6 +1,6 @@
 import * as crypto from 'crypto';
 import * as path from 'path';
-import { FileSystem, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, FileSystem, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
@@ -141,6 +141,12 @@ export class LifecycleScripts extends Construct {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       serverAccessLogsBucket: accessLogs ?? new AccessLogsBucket(this, 'AccessLogs'),
       serverAccessLogsPrefix: 'lifecycle-scripts/',
+      // Old prefixes stay (nodes may still point at them); only overwritten versions expire.
+      lifecycleRules: [{
+        id: 'OldScriptVersions',
+        noncurrentVersionExpiration: Duration.days(90),
+        abortIncompleteMultipartUploadAfter: Duration.days(7),
+      }],
       removalPolicy: RemovalPolicy.RETAIN,
     });
   }

@@ -156,7 +156,7 @@ export class TrainingNetwork extends Construct implements ITrainingNetwork {
     } else {
       const cidr = props.computeSubnetCidr ?? defaultComputeCidr(vpcCidr, this.requiredAddresses);
       checkSubnetSize(this, 'computeSubnetCidr', cidr, this.requiredAddresses);
-      this.computeSubnet = this.createSubnet('ComputeSubnet', cidr, az, false);
+      this.computeSubnet = this.createSubnet('ComputeSubnet', cidr, az);
       if (!props.vpc && (props.natGateway ?? true)) this.addNatEgress(vpcCidr, az);
     }
 
@@ -187,13 +187,14 @@ export class TrainingNetwork extends Construct implements ITrainingNetwork {
   }
 
   /** A subnet with its own route table; the AZ may be an AZ ID, which the L2 Subnet cannot express. */
-  private createSubnet(id: string, cidr: string, az: AzChoice, isPublic: boolean): ec2.ISubnet {
+  private createSubnet(id: string, cidr: string, az: AzChoice): ec2.ISubnet {
     const subnet = new ec2.CfnSubnet(this, id, {
       vpcId: this.vpc.vpcId,
       cidrBlock: cidr,
       availabilityZone: az.name,
       availabilityZoneId: az.id,
-      mapPublicIpOnLaunch: isPublic,
+      // Only the NAT gateway lives in the public subnet, on its own Elastic IP.
+      mapPublicIpOnLaunch: false,
       tags: [{ key: 'Name', value: `${this.node.path}/${id}` }],
     });
     const routeTable = new ec2.CfnRouteTable(this, `${id}RouteTable`, { vpcId: this.vpc.vpcId });
@@ -211,7 +212,7 @@ export class TrainingNetwork extends Construct implements ITrainingNetwork {
 
   /** A /28 public subnet in the same AZ holding the NAT gateway, so NAT traffic never crosses AZs. */
   private addNatEgress(vpcCidr: string, az: AzChoice): void {
-    const publicSubnet = this.createSubnet('PublicSubnet', lastBlock(vpcCidr, 28), az, true);
+    const publicSubnet = this.createSubnet('PublicSubnet', lastBlock(vpcCidr, 28), az);
     const igw = new ec2.CfnInternetGateway(this, 'InternetGateway');
     const attachment = new ec2.CfnVPCGatewayAttachment(this, 'InternetGatewayAttachment', {
       vpcId: this.vpc.vpcId,

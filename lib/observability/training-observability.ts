@@ -14,6 +14,7 @@ import { Construct } from 'constructs';
 import { IClusterObservability } from '../cluster/cluster-observability';
 import { IHyperPodCluster } from '../cluster/hyperpod-cluster';
 import { ConfigurationError } from '../core/configuration-error';
+import { restrictGrantsToAwsServices } from '../core/key-policy';
 import { requireIntegerInRange, requireMatch } from '../core/validation';
 import { LustreStorage } from '../storage/lustre-storage';
 import { AlertThresholds, renderAlertRules } from './alert-rules';
@@ -175,6 +176,7 @@ export class TrainingObservability extends Construct implements IClusterObservab
       description: `${this.node.path}: Prometheus workspace, alert topic and logs`,
       removalPolicy,
     });
+    restrictGrantsToAwsServices(this.encryptionKey);
     this.alertTopic = new AlertTopic(this, 'AlertTopic', { encryptionKey: this.encryptionKey });
     this.workspace = this.createWorkspace(removalPolicy);
     this.alertTopic.allowPrometheusAlerts(this.workspace.attrArn);

@@ -6,6 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct, IConstruct } from 'constructs';
 import { ConfigurationError } from '../core/configuration-error';
+import { restrictGrantsToAwsServices } from '../core/key-policy';
 import { requireOneOf } from '../core/validation';
 import { ClosedSecurityGroup } from '../network/closed-security-group';
 import { ITrainingNetwork } from '../network/training-network';
@@ -160,6 +161,7 @@ export class LustreStorage extends Construct implements ILustreStorage {
       removalPolicy,
     });
     this.allowFsxToUseKeyForS3(this.encryptionKey);
+    restrictGrantsToAwsServices(this.encryptionKey);
     this.securityGroup = this.createSecurityGroup(props.network, efa);
     this.connections = new ec2.Connections({ securityGroups: [this.securityGroup] });
 

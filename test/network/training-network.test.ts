@@ -32,7 +32,7 @@ describe('TrainingNetwork: a new VPC', () => {
   });
 
   test('puts the NAT gateway in a /28 public subnet of the same AZ and routes the compute subnet through it', () => {
-    template.hasResourceProperties('AWS::EC2::Subnet', { CidrBlock: '10.0.255.240/28', MapPublicIpOnLaunch: true });
+    template.hasResourceProperties('AWS::EC2::Subnet', { CidrBlock: '10.0.255.240/28', MapPublicIpOnLaunch: false });
     template.resourceCountIs('AWS::EC2::NatGateway', 1);
     template.hasResourceProperties('AWS::EC2::Route', {
       DestinationCidrBlock: '0.0.0.0/0',
