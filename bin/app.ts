@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The reference app: `npx cdk synth -c profile=swallow-70b|smoke [-c availabilityZoneId=use1-az6]
-//   [-c alertEmail=oncall@example.com] [-c slackWorkspaceId=T… -c slackChannelId=C…]`.
+//   [-c alertEmail=oncall@example.com] [-c slackWorkspaceId=T… -c slackChannelId=C…]
+//   [-c servingModelKey=serving/swallow-70b/]` (the last adds a SageMaker endpoint, which bills while idle).
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { profileNamed, TrainingPlatformStack } from '../lib';
@@ -17,6 +18,7 @@ new TrainingPlatformStack(app, 'TrainingPlatform', {
     workspaceId: app.node.tryGetContext('slackWorkspaceId'),
     channelId: app.node.tryGetContext('slackChannelId'),
   } : undefined,
+  servingModelKey: app.node.tryGetContext('servingModelKey'),
 });
 // Compliance at synth: a finding fails it. Acknowledged findings sit next to their code; disabled guard
 // rules, with reasons, in lib/platform/policy-validation.ts.

@@ -21,3 +21,4 @@ export * from './observability/alert-topic';
 export * from './observability/alertmanager-definition';
 export * from './observability/grafana-dashboards';
 export * from './observability/training-observability';
+export * from './inference/model-endpoint';

@@ -1,6 +1,7 @@
 import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { HyperPodCluster } from '../cluster/hyperpod-cluster';
+import { ModelEndpoint } from '../inference/model-endpoint';
 import { PlannedNodes } from '../network/subnet-sizing';
 import { TrainingNetwork } from '../network/training-network';
 import { ALL_DATA_REPOSITORY_EVENTS } from '../storage/data-repository-association';
@@ -26,6 +27,12 @@ export interface TrainingPlatformStackProps extends StackProps {
    * @default - none
    */
   readonly slack?: SlackOptions;
+  /**
+   * Serve a trained model from the checkpoints bucket: the key of its Hugging Face-format weights (a prefix
+   * ending in `/`, or a `.tar.gz`). Off by default: an endpoint bills while idle.
+   * @default - no endpoint
+   */
+  readonly servingModelKey?: string;
 }
 
 /**
@@ -37,6 +44,8 @@ export class TrainingPlatformStack extends Stack {
   public readonly storage: LustreStorage;
   public readonly cluster: HyperPodCluster;
   public readonly observability: TrainingObservability;
+  /** The serving endpoint, when `servingModelKey` is set. */
+  public readonly modelEndpoint?: ModelEndpoint;
 
   constructor(scope: Construct, id: string, props: TrainingPlatformStackProps) {
     super(scope, id, { description: `cdk-hyperpod-training: ${props.profile.description}`, ...props });
@@ -64,6 +73,14 @@ export class TrainingPlatformStack extends Stack {
       clusterName: `hyperpod-${profile.name}`,
       accessLogsBucket: this.storage.accessLogsBucket,
     });
+
+    if (props.servingModelKey) {
+      this.modelEndpoint = new ModelEndpoint(this, 'Serving', {
+        checkpointsBucket: this.storage.checkpointsBucket,
+        modelDataKey: props.servingModelKey,
+      });
+      new CfnOutput(this, 'EndpointName', { value: this.modelEndpoint.endpointName });
+    }
 
     new CfnOutput(this, 'ClusterName', { value: this.cluster.clusterName });
     new CfnOutput(this, 'FileSystemId', { value: this.storage.fileSystemId });

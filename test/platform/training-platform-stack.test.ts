@@ -73,6 +73,17 @@ describe('profiles', () => {
     template.hasResourceProperties('AWS::Events::Rule', { EventPattern: { resources: [stack.resolve(stack.cluster.clusterArn)] } });
   });
 
+  test('no serving endpoint unless asked for; servingModelKey adds one reading that prefix of the checkpoints bucket', () => {
+    Template.fromStack(referenceStack(SMOKE)).resourceCountIs('AWS::SageMaker::Endpoint', 0);
+    const stack = new TrainingPlatformStack(testApp(), 'TrainingPlatform', { profile: SMOKE, servingModelKey: 'serving/swallow-70b/' });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::SageMaker::Endpoint', 1);
+    template.hasResourceProperties('AWS::SageMaker::Model', { PrimaryContainer: Match.objectLike({
+      ModelDataSource: { S3DataSource: Match.objectLike({ CompressionType: 'None', S3DataType: 'S3Prefix' }) },
+    }) });
+    expect(new AwsSolutionsChecks().validateScope(stack).violations).toEqual([]);
+  });
+
   test('the availability zone ID reaches the compute subnet', () => {
     const stack = new TrainingPlatformStack(testApp(), 'TrainingPlatform', { profile: SMOKE, availabilityZoneId: 'usw2-az2' });
     Template.fromStack(stack).hasResourceProperties('AWS::EC2::Subnet', { AvailabilityZoneId: 'usw2-az2', CidrBlock: '10.0.0.0/24' });
