@@ -22,3 +22,4 @@ export * from './observability/alertmanager-definition';
 export * from './observability/grafana-dashboards';
 export * from './observability/training-observability';
 export * from './inference/model-endpoint';
+export * from './planner';

@@ -1,5 +1,7 @@
 import { IConstruct } from 'constructs';
 import { ConfigurationError } from '../core/configuration-error';
+import { findModel } from '../planner/models';
+import { planTraining, TrainingPlan } from '../planner/plan';
 
 /** The settings that distinguish one reference deployment from another. */
 export interface TrainingPlatformProfile {
@@ -23,23 +25,39 @@ export interface TrainingPlatformProfile {
   readonly natGateway: boolean;
   /** Interface endpoints for AWS services. */
   readonly interfaceEndpoints: boolean;
+  /** The training plan the profile was sized from, shown in a stack output. */
+  readonly plan?: TrainingPlan;
 }
 
 /**
- * The Llama 3.3 Swallow 70B run: 32 ml.p5.48xlarge (256 H100) in one AZ; 48,000 GiB of FSx at 250 MB/s/TiB
- * (about 11.7 GB/s, a 0.99 TB distributed-optimizer checkpoint in under 90 s).
+ * The Llama 3.3 Swallow 70B run as the planner sees it: continual pre-training of Llama 3.3 70B on 314B tokens of
+ * 8192-token sequences, global batch 1024, on 32 ml.p5.48xlarge. The file system must hold the dataset and four
+ * 988 GB checkpoints and write one in 5 minutes, so a checkpoint every few hundred steps costs nothing.
  */
+export const SWALLOW_70B_PLAN: TrainingPlan = planTraining({
+  model: findModel('llama-3.3-70b'),
+  instanceType: 'ml.p5.48xlarge',
+  nodes: 32,
+  tokens: 314e9,
+  sequenceLength: 8192,
+  globalBatchSize: 1024,
+  checkpointIntervalMinutes: 5,
+  checkpointsRetained: 4,
+});
+
+/** The Llama 3.3 Swallow 70B platform: node count and file system from SWALLOW_70B_PLAN. */
 export const SWALLOW_70B: TrainingPlatformProfile = {
   name: 'swallow-70b',
   description: 'Llama 3.3 Swallow 70B continual pre-training: 32 x ml.p5.48xlarge',
   controllerInstanceType: 'ml.m5.12xlarge',
   loginInstanceType: 'ml.m5.4xlarge',
-  computeInstanceType: 'ml.p5.48xlarge',
-  computeNodeCount: 32,
-  fsxStorageCapacityGiB: 48000,
-  fsxPerUnitThroughputMBps: 250,
+  computeInstanceType: SWALLOW_70B_PLAN.instanceType,
+  computeNodeCount: SWALLOW_70B_PLAN.nodes,
+  fsxStorageCapacityGiB: SWALLOW_70B_PLAN.recommendedFsx.storageCapacityGiB,
+  fsxPerUnitThroughputMBps: SWALLOW_70B_PLAN.recommendedFsx.perUnitThroughputMBps,
   natGateway: true,
   interfaceEndpoints: true,
+  plan: SWALLOW_70B_PLAN,
 };
 
 /** The smallest useful platform: a controller, two single-GPU nodes and the smallest file system. */

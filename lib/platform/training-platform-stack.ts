@@ -82,6 +82,7 @@ export class TrainingPlatformStack extends Stack {
       new CfnOutput(this, 'EndpointName', { value: this.modelEndpoint.endpointName });
     }
 
+    if (profile.plan) new CfnOutput(this, 'TrainingPlan', { value: profile.plan.summary, description: 'The planned layout and run' });
     new CfnOutput(this, 'ClusterName', { value: this.cluster.clusterName });
     new CfnOutput(this, 'FileSystemId', { value: this.storage.fileSystemId });
     new CfnOutput(this, 'DatasetsBucketName', { value: this.storage.datasetsBucket.bucketName });

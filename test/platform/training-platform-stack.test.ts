@@ -4,7 +4,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Validations } from 'aws-cdk-lib';
-import { PROFILES, profileNamed, SMOKE, SWALLOW_70B, TrainingPlatformStack } from '../../lib';
+import { PROFILES, profileNamed, SMOKE, SWALLOW_70B, SWALLOW_70B_PLAN, TrainingPlatformStack } from '../../lib';
 import { DISABLED_GUARD_RULES, referenceGuardValidator } from '../../lib/platform/policy-validation';
 import { testApp } from '../util';
 
@@ -23,12 +23,25 @@ describe('profiles', () => {
       "profile must be one of swallow-70b, smoke (-c profile=NAME), got 'swallow-7b'");
   });
 
-  test('swallow-70b: 32 ml.p5.48xlarge in a /21, 48000 GiB of FSx, /datasets and /checkpoints repositories', () => {
+  test('swallow-70b is sized from its plan: 32 p5 nodes, the planned FSx, the layout in an output', () => {
+    const plan = SWALLOW_70B_PLAN;
+    expect([plan.nodes, plan.instanceType]).toEqual([32, 'ml.p5.48xlarge']);
+    expect(plan.days).toBeGreaterThan(13);
+    expect(plan.days).toBeLessThan(19);
+    expect(plan.recommendedFsx.checkpointWriteSeconds).toBeLessThanOrEqual(5 * 60);
+    const template = Template.fromStack(referenceStack());
+    template.hasResourceProperties('AWS::FSx::FileSystem', {
+      StorageCapacity: plan.recommendedFsx.storageCapacityGiB,
+      LustreConfiguration: Match.objectLike({ PerUnitStorageThroughput: plan.recommendedFsx.perUnitThroughputMBps }),
+    });
+    template.hasOutput('TrainingPlan', { Value: Match.stringLikeRegexp('^Llama-3.3-70B on 32x ml.p5.48xlarge \\(256 GPUs\\): TP\\d+ PP\\d+ CP\\d+ DP\\d+') });
+  });
+
+  test('swallow-70b: 32 ml.p5.48xlarge in a /21, /datasets and /checkpoints repositories', () => {
     const stack = referenceStack();
     const template = Template.fromStack(stack);
     expect(stack.network.requiredAddresses).toBeGreaterThan(32 * 32);
     template.hasResourceProperties('AWS::EC2::Subnet', { CidrBlock: '10.0.0.0/21' });
-    template.hasResourceProperties('AWS::FSx::FileSystem', { StorageCapacity: 48000 });
     template.hasResourceProperties('AWS::FSx::DataRepositoryAssociation', { FileSystemPath: '/datasets', S3: { AutoExportPolicy: Match.absent() } });
     template.hasResourceProperties('AWS::FSx::DataRepositoryAssociation', {
       FileSystemPath: '/checkpoints',
@@ -69,7 +82,9 @@ describe('profiles', () => {
     template.resourceCountIs('AWS::APS::Workspace', 1);
     template.resourceCountIs('AWS::APS::RuleGroupsNamespace', 1);
     template.resourceCountIs('AWS::Grafana::Workspace', 1);
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'FreeDataStorageCapacity', Threshold: 48000 * 1024 ** 3 * 0.1 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'FreeDataStorageCapacity', Threshold: SWALLOW_70B_PLAN.recommendedFsx.storageCapacityGiB * 1024 ** 3 * 0.1,
+    });
     template.hasResourceProperties('AWS::Events::Rule', { EventPattern: { resources: [stack.resolve(stack.cluster.clusterArn)] } });
   });
 

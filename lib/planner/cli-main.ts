@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+import { runCli } from './cli';
+
+// exitCode rather than process.exit(): exiting at once can cut off output still being written to a pipe.
+process.exitCode = runCli(process.argv.slice(2), {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+});

@@ -1,0 +1,132 @@
+import { Align, duration, keyValues, num, pct, table } from './format';
+import { ParallelLayout, vpOf } from './layout';
+import { MemoryEstimate, MemoryVerdict, memoryVerdict } from './memory';
+import { ModelArchitecture } from './models';
+import { TrainingPlan } from './plan';
+import { LayoutCandidate } from './search';
+import { ClusterFabric, ThroughputEstimate } from './throughput';
+
+/** Everything `estimate` prints. */
+export interface EstimateReport {
+  readonly model: ModelArchitecture;
+  readonly fabric: ClusterFabric;
+  readonly layout: ParallelLayout;
+  readonly sequenceLength: number;
+  readonly globalBatchSize: number;
+  readonly memory: MemoryEstimate;
+  readonly verdict: MemoryVerdict;
+  readonly fits80: boolean;
+  readonly throughput: ThroughputEstimate;
+}
+
+function layoutText(l: ParallelLayout): string {
+  return `TP${l.tp} PP${l.pp} CP${l.cp} DP${l.dp} mbs${l.mbs} vp${vpOf(l)}`;
+}
+
+function layoutJson(l: ParallelLayout) {
+  return { tp: l.tp, pp: l.pp, cp: l.cp, dp: l.dp, mbs: l.mbs, vp: vpOf(l) };
+}
+
+function memoryJson(m: MemoryEstimate) {
+  return {
+    weights: m.weightsGiB, gradients: m.gradientsGiB, optimizerStates: m.optimizerStatesGiB,
+    weightsGradientsOptimizer: m.weightsGradientsOptimizerGiB, activations: m.activationsGiB, total: m.totalGiB,
+  };
+}
+
+export function estimateJson(r: EstimateReport) {
+  return {
+    model: r.model.id, gpu: r.fabric.gpu.type, gpusPerNode: r.fabric.gpusPerNode,
+    gpus: r.layout.tp * r.layout.pp * r.layout.cp * r.layout.dp, layout: layoutJson(r.layout),
+    sequenceLength: r.sequenceLength, globalBatchSize: r.globalBatchSize,
+    memoryGiB: memoryJson(r.memory), gpuMemoryGB: r.fabric.gpu.memoryGB, threshold: r.verdict.threshold,
+    fits: r.verdict.fits, fits80: r.fits80,
+    tflopsPerGpu: r.throughput.tflopsPerGpu, tokensPerSecondPerGpu: r.throughput.tokensPerSecondPerGpu,
+    mfu: r.throughput.mfu, stepSeconds: r.throughput.stepSeconds, bubbleFraction: r.throughput.bubbleFraction,
+  };
+}
+
+export function renderEstimate(r: EstimateReport): string {
+  const m = r.memory;
+  const t = r.throughput;
+  const gpus = r.layout.tp * r.layout.pp * r.layout.cp * r.layout.dp;
+  const verdict = `${pct(r.verdict.usedFraction, 0)} of ${r.fabric.gpu.memoryGB} GB; `
+    + `${r.verdict.fits ? 'fits' : 'does NOT fit'} under ${pct(r.verdict.threshold, 0)} = ${num(r.verdict.limitGiB, 1)} GiB`;
+  return [
+    `${r.model.name} on ${gpus}x ${r.fabric.gpu.name} (${r.fabric.gpusPerNode} per node), ${layoutText(r.layout)}, `
+      + `sequence ${r.sequenceLength}, global batch ${r.globalBatchSize}`,
+    '',
+    'Memory of the most-loaded GPU',
+    keyValues([
+      ['weights (bf16)', num(m.weightsGiB, 2), 'GiB'],
+      ['gradients', num(m.gradientsGiB, 2), 'GiB'],
+      ['optimizer states', num(m.optimizerStatesGiB, 2), 'GiB'],
+      ['activations', num(m.activationsGiB, 2), 'GiB'],
+      ['total', num(m.totalGiB, 2), `GiB  (${verdict})`],
+    ]),
+    '',
+    'Predicted speed (Megatron model FLOPs, non-causal attention)',
+    keyValues([
+      ['per GPU', num(t.tflopsPerGpu, 1), `TFLOP/s  (MFU ${pct(t.mfu)})`],
+      ['per GPU', num(t.tokensPerSecondPerGpu, 0), 'tokens/s'],
+      ['step time', num(t.stepSeconds, 2), `s  (${num(t.microBatchesPerStep)} micro-batches)`],
+      ['pipeline bubble', pct(t.bubbleFraction), ''],
+    ]),
+  ].join('\n');
+}
+
+export function searchJson(candidates: readonly LayoutCandidate[], fabric: ClusterFabric) {
+  return candidates.map((c) => ({
+    ...layoutJson(c.layout),
+    memoryGiB: memoryJson(c.memory),
+    fits: c.verdict.fits,
+    fits80: memoryVerdict(c.memory.totalGiB, fabric.gpu).fits,
+    tflopsPerGpu: c.throughput.tflopsPerGpu,
+    tokensPerSecondPerGpu: c.throughput.tokensPerSecondPerGpu,
+    stepSeconds: c.throughput.stepSeconds,
+  }));
+}
+
+export function renderSearch(model: ModelArchitecture, fabric: ClusterFabric, shown: readonly LayoutCandidate[],
+  total: number): string {
+  const title = `${model.name} on ${fabric.gpu.name} (${fabric.gpusPerNode} per node): `
+    + `${total} layout(s), showing ${shown.length}: those that fit fastest first, then the others least memory first`;
+  if (shown.length === 0) return `${title}\nNo layout fits; try more GPUs, --recompute full or --all to see why.`;
+  const rows = shown.map((c, i) => [
+    String(i + 1), String(c.layout.tp), String(c.layout.pp), String(c.layout.cp), String(c.layout.dp),
+    String(c.layout.mbs), String(vpOf(c.layout)), num(c.memory.totalGiB, 1), c.verdict.fits ? 'yes' : 'no',
+    num(c.throughput.tflopsPerGpu, 1), num(c.throughput.tokensPerSecondPerGpu, 0), pct(c.throughput.bubbleFraction),
+  ]);
+  const header = ['#', 'TP', 'PP', 'CP', 'DP', 'mbs', 'vp', 'mem GiB', 'fits', 'TFLOP/s/GPU', 'tok/s/GPU', 'bubble'];
+  const align = header.map((_, i) => (i === 8 ? Align.LEFT : Align.RIGHT));
+  return `${title}\n\n${table([header, ...rows], align)}`;
+}
+
+export function renderPlan(p: TrainingPlan): string {
+  const c = p.checkpoint;
+  const fsx = p.recommendedFsx;
+  const rows: Array<[string, string, string?]> = [
+    ['layout', layoutText(p.layout)],
+    ['memory per GPU', num(p.memory.totalGiB, 1), `GiB (limit ${num(p.memoryLimitGiB, 1)} GiB)`],
+    ['speed per GPU', num(p.tflopsPerGpu, 1), `TFLOP/s (MFU ${pct(p.mfu)})`],
+    ['tokens per GPU', num(p.tokensPerSecondPerGpu, 0), 'tokens/s'],
+    ['step time', num(p.stepSeconds, 2), `s x ${num(p.steps)} steps`],
+    ['goodput', pct(p.goodput, 0), 'of wall-clock time spent training'],
+    ['duration', num(p.days, 1), 'days'],
+    ['GPU-hours', num(p.gpuHours), ''],
+    ['node-hours', num(p.nodeHours), ''],
+  ];
+  if (p.cost !== undefined) rows.push(['cost', num(p.cost), '(price per node-hour x node-hours)']);
+  rows.push(
+    ['checkpoint', num(c.sizeGB, 0), `GB (${num(c.bytesPerGpu / 1e9, 2)} GB per GPU)`],
+    ['async stall', duration(c.asyncStallSeconds), `(host staging ${num(c.hostStagingGiBPerNode, 1)} of `
+      + `${num(p.hostMemoryGiBPerNode)} GiB per node)`],
+  );
+  if (c.fsxThroughputMBps > 0) {
+    rows.push(['sync write', duration(c.writeSeconds), `at ${num(c.fsxThroughputMBps)} MB/s (given FSx)`]);
+  }
+  rows.push(['recommended FSx', `${num(fsx.storageCapacityGiB)} GiB`,
+    `at ${fsx.perUnitThroughputMBps} MB/s/TiB = ${num(fsx.throughputMBps)} MB/s, `
+    + `checkpoint write ${duration(fsx.checkpointWriteSeconds)}`]);
+  return `${p.modelName} on ${p.nodes}x ${p.instanceType} (${p.gpus} GPUs)\n\n${keyValues(rows)}\n\n${p.summary}`;
+}

@@ -1,0 +1,328 @@
+import { parseArgs, ParseArgsConfig } from 'node:util';
+import { PERSISTENT_2_PER_UNIT_THROUGHPUTS } from './checkpoint';
+import { PlannerInputError } from './errors';
+import { findGpu, gpuIds } from './gpus';
+import { findInstanceType, instanceTypeNames } from './instances';
+import { ParallelLayout, Recomputation, TrainingOptions, validateLayout } from './layout';
+import { DEFAULT_MEMORY_THRESHOLD, estimateMemory, memoryVerdict } from './memory';
+import { defineModel, findModel, ModelArchitecture, modelIds } from './models';
+import { DEFAULT_GOODPUT, planTraining } from './plan';
+import { renderEstimate, renderPlan, renderSearch, EstimateReport, estimateJson, searchJson } from './cli-render';
+import { searchLayouts } from './search';
+import { ClusterFabric, defaultFabric, estimateThroughput, fabricForInstance } from './throughput';
+
+/** Where the CLI writes. */
+export interface CliOutput {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+/** Exit codes: 0 done, 1 unexpected failure, 2 the input cannot be planned (message says what is allowed). */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_BAD_INPUT = 2;
+
+type Values = Record<string, string | boolean | undefined>;
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+const str = { type: 'string' } as const;
+const flag = { type: 'boolean' } as const;
+
+const MODEL_OPTIONS: Options = {
+  'model': str, 'hidden': str, 'ffn': str, 'layers': str, 'heads': str, 'kv-heads': str, 'vocab': str, 'tied': flag,
+};
+const TRAINING_OPTIONS: Options = {
+  'recompute': str, 'no-distributed-optimizer': flag, 'no-fp32-grad': flag, 'pad-vocab': flag, 'threshold': str,
+  'json': flag, 'help': flag,
+};
+const COMMAND_OPTIONS: Record<string, Options> = {
+  estimate: {
+    ...MODEL_OPTIONS, ...TRAINING_OPTIONS, 'gpu': str, 'instance': str, 'gpus-per-node': str, 'gpus': str,
+    'tp': str, 'pp': str, 'cp': str, 'dp': str, 'mbs': str, 'vp': str, 'seq': str, 'gbs': str,
+  },
+  search: {
+    ...MODEL_OPTIONS, ...TRAINING_OPTIONS, 'gpu': str, 'instance': str, 'gpus': str, 'gpus-per-node': str,
+    'seq': str, 'gbs': str, 'top': str, 'all': flag, 'max-mbs': str, 'max-vp': str,
+  },
+  plan: {
+    ...MODEL_OPTIONS, ...TRAINING_OPTIONS, 'instance': str, 'nodes': str, 'tokens': str, 'seq': str, 'gbs': str,
+    'price-per-node-hour': str, 'fsx-tib': str, 'fsx-throughput': str, 'goodput': str,
+    'checkpoint-interval-min': str, 'max-mbs': str, 'max-vp': str,
+  },
+};
+
+/** Runs `cdk-hyperpod-plan <command> [options]` and returns the exit code. */
+export function runCli(argv: string[], out: CliOutput): number {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    out.stdout(`${usage()}\n`);
+    return EXIT_OK;
+  }
+  const options = COMMAND_OPTIONS[command];
+  if (!options) {
+    out.stderr(`error: unknown command '${command}'; commands: estimate, search, plan\n\n${usage()}\n`);
+    return EXIT_BAD_INPUT;
+  }
+  try {
+    const { values } = parseArgs({ args: rest, options, strict: true, allowPositionals: false });
+    if (values.help) {
+      out.stdout(`${HELP[command]}\n`);
+      return EXIT_OK;
+    }
+    out.stdout(`${COMMANDS[command](values as Values)}\n`);
+    return EXIT_OK;
+  } catch (e) {
+    return reportError(e, command, out);
+  }
+}
+
+function reportError(e: unknown, command: string, out: CliOutput): number {
+  if (e instanceof PlannerInputError || isParseArgsError(e)) {
+    out.stderr(`error: ${(e as Error).message}\n(see: cdk-hyperpod-plan ${command} --help)\n`);
+    return EXIT_BAD_INPUT;
+  }
+  out.stderr(`error: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  return EXIT_FAILURE;
+}
+
+/** node:util parseArgs errors carry an ERR_PARSE_ARGS_* code (checked by code: instanceof fails across realms). */
+function isParseArgsError(e: unknown): boolean {
+  const code = (e as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
+}
+
+const COMMANDS: Record<string, (values: Values) => string> = {
+  estimate: runEstimate,
+  search: runSearch,
+  plan: runPlan,
+};
+
+function runEstimate(values: Values): string {
+  const model = modelFrom(values);
+  const fabric = fabricFrom(values);
+  const layout: ParallelLayout = {
+    tp: integer(values, 'tp', 1), pp: integer(values, 'pp', 1), cp: integer(values, 'cp', 1),
+    dp: integer(values, 'dp', 1), mbs: integer(values, 'mbs', 1), vp: integer(values, 'vp', 1),
+  };
+  const sequenceLength = integer(values, 'seq', 8192);
+  const globalBatchSize = integer(values, 'gbs', 1024);
+  const gpus = integer(values, 'gpus', layout.tp * layout.pp * layout.cp * layout.dp);
+  validateLayout(model, layout, { sequenceLength, globalBatchSize, totalGpus: gpus, gpusPerNode: fabric.gpusPerNode });
+  const options = trainingOptions(values);
+  const threshold = number(values, 'threshold', DEFAULT_MEMORY_THRESHOLD);
+  const common = { model, layout, sequenceLength, globalBatchSize, options };
+  const memory = estimateMemory(common);
+  const report: EstimateReport = {
+    model, fabric, layout, sequenceLength, globalBatchSize, memory,
+    verdict: memoryVerdict(memory.totalGiB, fabric.gpu, threshold),
+    fits80: memoryVerdict(memory.totalGiB, fabric.gpu).fits,
+    throughput: estimateThroughput({ ...common, fabric }),
+  };
+  return values.json ? JSON.stringify(estimateJson(report), null, 2) : renderEstimate(report);
+}
+
+function runSearch(values: Values): string {
+  const model = modelFrom(values);
+  const fabric = fabricFrom(values);
+  const candidates = searchLayouts({
+    model, fabric, totalGpus: required(values, 'gpus', integer), sequenceLength: integer(values, 'seq', 8192),
+    globalBatchSize: integer(values, 'gbs', 1024), options: trainingOptions(values),
+    memoryThreshold: number(values, 'threshold', DEFAULT_MEMORY_THRESHOLD),
+    maxMbs: integer(values, 'max-mbs', 16), maxVp: integer(values, 'max-vp', 8), includeNonFitting: !!values.all,
+  });
+  const top = candidates.slice(0, values.top !== undefined ? integer(values, 'top') : values.json ? undefined : 10);
+  return values.json ? JSON.stringify(searchJson(top, fabric), null, 2)
+    : renderSearch(model, fabric, top, candidates.length);
+}
+
+function runPlan(values: Values): string {
+  const plan = planTraining({
+    model: modelFrom(values), instanceType: required(values, 'instance', text),
+    nodes: required(values, 'nodes', integer), tokens: required(values, 'tokens', number),
+    sequenceLength: integer(values, 'seq', 8192), globalBatchSize: integer(values, 'gbs', 1024),
+    pricePerNodeHour: optionalNumber(values, 'price-per-node-hour'), goodput: number(values, 'goodput', DEFAULT_GOODPUT),
+    options: trainingOptions(values), memoryThreshold: number(values, 'threshold', DEFAULT_MEMORY_THRESHOLD),
+    maxMbs: integer(values, 'max-mbs', 16), maxVp: integer(values, 'max-vp', 8),
+    fsxCapacityTiB: optionalNumber(values, 'fsx-tib'), fsxPerUnitThroughputMBps: number(values, 'fsx-throughput', 250),
+    checkpointIntervalMinutes: number(values, 'checkpoint-interval-min', 30),
+  });
+  return values.json ? JSON.stringify(plan, null, 2) : renderPlan(plan);
+}
+
+/** A catalog model (`--model`) or a custom architecture from the six size flags. */
+function modelFrom(values: Values): ModelArchitecture {
+  const sizeFlags = ['hidden', 'ffn', 'layers', 'heads', 'kv-heads', 'vocab'];
+  const given = sizeFlags.filter((f) => values[f] !== undefined);
+  if (values.model !== undefined && given.length > 0) {
+    throw new PlannerInputError('model', 'takes either --model or the architecture flags, not both');
+  }
+  if (values.model !== undefined) return findModel(text(values, 'model'));
+  if (given.length === 0) {
+    throw new PlannerInputError('model', `is required: --model (one of ${modelIds().join(', ')}) or `
+      + '--hidden --ffn --layers --heads --kv-heads --vocab [--tied]');
+  }
+  const missing = sizeFlags.filter((f) => values[f] === undefined);
+  if (missing.length > 0) {
+    throw new PlannerInputError('model', `needs all architecture flags; missing ${missing.map((f) => `--${f}`).join(' ')}`);
+  }
+  return defineModel({
+    id: 'custom', name: 'custom model', hiddenSize: integer(values, 'hidden'), ffnHiddenSize: integer(values, 'ffn'),
+    numLayers: integer(values, 'layers'), numAttentionHeads: integer(values, 'heads'),
+    numKvHeads: integer(values, 'kv-heads'), vocabSize: integer(values, 'vocab'), tiedEmbeddings: !!values.tied,
+  });
+}
+
+/** `--instance` gives GPU, node size and network; `--gpu` uses the GPU's reference node (`--gpus-per-node` overrides). */
+function fabricFrom(values: Values): ClusterFabric {
+  if (values.instance !== undefined) {
+    const fabric = fabricForInstance(findInstanceType(text(values, 'instance')));
+    if (values.gpu !== undefined && findGpu(text(values, 'gpu')).type !== fabric.gpu.type) {
+      throw new PlannerInputError('gpu', `conflicts with --instance, which has ${fabric.gpu.type}`);
+    }
+    const perNode = optionalNumber(values, 'gpus-per-node');
+    if (perNode !== undefined && perNode !== fabric.gpusPerNode) {
+      throw new PlannerInputError('gpus-per-node', `conflicts with --instance, which has ${fabric.gpusPerNode}`);
+    }
+    return fabric;
+  }
+  if (values.gpu === undefined) {
+    throw new PlannerInputError('gpu', `is required (or --instance): one of ${gpuIds().join(', ')}`);
+  }
+  const perNode = values['gpus-per-node'] === undefined ? undefined : integer(values, 'gpus-per-node');
+  return defaultFabric(findGpu(text(values, 'gpu')), perNode);
+}
+
+function trainingOptions(values: Values): TrainingOptions {
+  return {
+    distributedOptimizer: !values['no-distributed-optimizer'],
+    fp32GradientAccumulation: !values['no-fp32-grad'],
+    recomputation: recomputation(values),
+    padVocabulary: !!values['pad-vocab'],
+  };
+}
+
+function recomputation(values: Values): Recomputation {
+  const value = values.recompute === undefined ? Recomputation.NONE : text(values, 'recompute');
+  const allowed = Object.values(Recomputation) as string[];
+  if (!allowed.includes(value)) {
+    throw new PlannerInputError('recompute', `must be one of ${allowed.join(', ')}, got '${value}'`);
+  }
+  return value as Recomputation;
+}
+
+function text(values: Values, name: string): string {
+  return String(values[name]);
+}
+
+function number(values: Values, name: string, fallback?: number): number {
+  const raw = values[name];
+  if (raw === undefined && fallback !== undefined) return fallback;
+  const value = Number(raw);
+  if (raw === undefined || String(raw).trim() === '' || !Number.isFinite(value)) {
+    throw new PlannerInputError(name, `must be a number, got '${raw ?? ''}'`);
+  }
+  return value;
+}
+
+function optionalNumber(values: Values, name: string): number | undefined {
+  return values[name] === undefined ? undefined : number(values, name);
+}
+
+function integer(values: Values, name: string, fallback?: number): number {
+  const value = number(values, name, fallback);
+  if (!Number.isInteger(value) || value < 1) throw new PlannerInputError(name, `must be a positive integer, got ${value}`);
+  return value;
+}
+
+function required<T>(values: Values, name: string, read: (v: Values, n: string) => T): T {
+  if (values[name] === undefined) throw new PlannerInputError(name, 'is required');
+  return read(values, name);
+}
+
+const MODEL_HELP = `Model (one of):
+  --model ID               ${modelIds().join(', ')}
+  --hidden N --ffn N --layers N --heads N --kv-heads N --vocab N [--tied]
+                           a custom Llama-style architecture`;
+
+const TRAINING_HELP = `Training settings (defaults: the published estimator's assumptions):
+  --recompute MODE         none (default), selective or full activation recomputation
+  --no-distributed-optimizer   replicate the optimizer states (12 bytes/param on every GPU)
+  --no-fp32-grad           bf16 gradient accumulation (2 bytes/param instead of 4)
+  --pad-vocab              pad the vocabulary to a multiple of 128·TP as Megatron does
+  --threshold X            memory rule: fit when estimate <= X · GPU memory (default ${DEFAULT_MEMORY_THRESHOLD})
+  --json                   machine-readable output
+  --help                   this text`;
+
+const GPU_HELP = `GPU (one of):
+  --instance NAME          ${instanceTypeNames().join(', ')}
+  --gpu ID                 ${gpuIds().join(', ')} (on its reference node; --gpus-per-node N overrides)`;
+
+const HELP: Record<string, string> = {
+  estimate: `cdk-hyperpod-plan estimate: memory and speed of one layout.
+
+  --tp N --pp N --cp N --dp N   parallel sizes (default 1)
+  --mbs N                  micro-batch size (default 1)
+  --vp N                   virtual pipeline stages (default 1)
+  --seq N                  sequence length (default 8192)
+  --gbs N                  global batch in sequences (default 1024)
+  --gpus N                 check TP·PP·CP·DP against this GPU count
+
+${MODEL_HELP}
+
+${GPU_HELP}
+
+${TRAINING_HELP}
+
+Example: cdk-hyperpod-plan estimate --model llama-3.1-8b --gpu h100-94gb --tp 2 --pp 1 --cp 1 --dp 2 --mbs 1 --seq 8192`,
+  search: `cdk-hyperpod-plan search: every valid layout for a GPU count, fastest first among those that fit.
+
+  --gpus N                 GPUs in the job (required)
+  --seq N                  sequence length (default 8192)
+  --gbs N                  global batch in sequences (default 1024)
+  --top K                  show the best K (default 10; all with --json)
+  --all                    also list layouts that do not fit (least memory first)
+  --max-mbs N              largest micro-batch tried (default 16)
+  --max-vp N               largest virtual-pipeline count tried (default 8; 1 = no interleaving)
+
+${MODEL_HELP}
+
+${GPU_HELP}
+
+${TRAINING_HELP}
+
+Example: cdk-hyperpod-plan search --model llama-3.3-70b --gpu h100-80gb --gpus 256 --gpus-per-node 8 --seq 8192 --gbs 1024`,
+  plan: `cdk-hyperpod-plan plan: best layout, days, GPU-hours, cost, checkpoints and FSx for a training run.
+
+  --instance NAME          ${instanceTypeNames().join(', ')} (required)
+  --nodes N                nodes (required)
+  --tokens N               tokens to train on, e.g. 314e9 (required)
+  --seq N                  sequence length (default 8192)
+  --gbs N                  global batch in sequences (default 1024)
+  --price-per-node-hour X  adds the cost (any currency)
+  --goodput X              share of time spent training (default ${DEFAULT_GOODPUT})
+  --fsx-tib N              existing FSx for Lustre capacity in TiB: adds checkpoint write times
+  --fsx-throughput N       its per-unit throughput, MB/s/TiB: ${PERSISTENT_2_PER_UNIT_THROUGHPUTS.join(', ')} (default 250)
+  --checkpoint-interval-min N  minutes between checkpoints (default 30)
+  --max-mbs N --max-vp N   search limits (defaults 16, 8)
+
+${MODEL_HELP}
+
+${TRAINING_HELP}
+
+Example: cdk-hyperpod-plan plan --model llama-3.3-70b --instance ml.p5.48xlarge --nodes 32 --tokens 314e9 --seq 8192 --gbs 1024`,
+};
+
+function usage(): string {
+  return `cdk-hyperpod-plan: plan Megatron-LM 4D-parallel training on SageMaker HyperPod.
+
+Commands:
+  estimate   memory and speed of one layout
+  search     every valid layout for a GPU count, fastest first among those that fit
+  plan       best layout, days, GPU-hours, cost, checkpoints and FSx for a run
+
+Run 'cdk-hyperpod-plan <command> --help' for its options.
+
+Models:    ${modelIds().join(', ')}
+GPUs:      ${gpuIds().join(', ')}
+Instances: ${instanceTypeNames().join(', ')}`;
+}

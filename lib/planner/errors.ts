@@ -1,0 +1,29 @@
+/**
+ * A planner input that cannot be planned: an unknown model, GPU or instance type, or a layout that cannot run
+ * (for example TP·PP·CP·DP different from the GPU count). The message says what is allowed; the CLI maps this
+ * error to exit code 2.
+ */
+export class PlannerInputError extends Error {
+  /** The input that was rejected, e.g. `model` or `tp`. */
+  public readonly field: string;
+
+  constructor(field: string, problem: string) {
+    super(`${field} ${problem}`);
+    this.name = 'PlannerInputError';
+    this.field = field;
+  }
+}
+
+/** Throws unless `value` is a positive integer. */
+export function requirePositiveInteger(field: string, value: number): void {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new PlannerInputError(field, `must be a positive integer, got ${value}`);
+  }
+}
+
+/** Throws unless `value` is a finite number greater than zero. */
+export function requirePositive(field: string, value: number): void {
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new PlannerInputError(field, `must be a number greater than 0, got ${value}`);
+  }
+}

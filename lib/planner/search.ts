@@ -1,0 +1,130 @@
+import { requirePositive, requirePositiveInteger } from './errors';
+import { divisors, layoutProblems, ParallelLayout, TrainingOptions } from './layout';
+import { DEFAULT_MEMORY_THRESHOLD, estimateMemory, MemoryEstimate, memoryVerdict, MemoryVerdict } from './memory';
+import { ModelArchitecture } from './models';
+import { ClusterFabric, estimateThroughput, ThroughputEstimate } from './throughput';
+
+export interface SearchInput {
+  readonly model: ModelArchitecture;
+  /** The GPU, its node size and network. */
+  readonly fabric: ClusterFabric;
+  readonly totalGpus: number;
+  readonly sequenceLength: number;
+  readonly globalBatchSize: number;
+  readonly options?: TrainingOptions;
+  /**
+   * Accept a layout when its memory estimate is at most this share of the GPU's memory.
+   * @default 0.8 (the published rule)
+   */
+  readonly memoryThreshold?: number;
+  /**
+   * Largest micro-batch size tried.
+   * @default 16
+   */
+  readonly maxMbs?: number;
+  /**
+   * Largest number of virtual pipeline stages (interleaved schedule) tried; 1 turns interleaving off.
+   * @default 8
+   */
+  readonly maxVp?: number;
+  /**
+   * Also return layouts that do not fit, after those that do, least memory first.
+   * @default false
+   */
+  readonly includeNonFitting?: boolean;
+}
+
+/** One layout with its predicted memory and speed. */
+export interface LayoutCandidate {
+  /** The layout, with `vp` always set. */
+  readonly layout: ParallelLayout;
+  readonly memory: MemoryEstimate;
+  readonly verdict: MemoryVerdict;
+  readonly throughput: ThroughputEstimate;
+}
+
+/**
+ * Every valid layout of `totalGpus` GPUs, ranked by predicted TFLOP/s per GPU among those that fit, each with its
+ * best number of virtual pipeline stages.
+ * Valid: TP·CP divides the node, PP (and PP·VP) divides the layers, TP divides the heads, KV heads and TP divide one
+ * another, 2·CP divides the sequence, micro-batch·DP divides the global batch, TP·PP·CP·DP = GPUs.
+ */
+export function searchLayouts(input: SearchInput): LayoutCandidate[] {
+  requirePositiveInteger('totalGpus', input.totalGpus);
+  requirePositiveInteger('sequenceLength', input.sequenceLength);
+  requirePositiveInteger('globalBatchSize', input.globalBatchSize);
+  const threshold = input.memoryThreshold ?? DEFAULT_MEMORY_THRESHOLD;
+  requirePositive('memoryThreshold', threshold);
+  const candidates = enumerateLayouts(input).map((layout) => evaluate(input, layout, threshold));
+  const kept = input.includeNonFitting ? candidates : candidates.filter((c) => c.verdict.fits);
+  return bestVirtualStages(kept.sort(byRank));
+}
+
+/** Interleaving depth is a schedule setting, not a different split: keep the best VP of each layout. */
+function bestVirtualStages(ranked: LayoutCandidate[]): LayoutCandidate[] {
+  const seen = new Set<string>();
+  return ranked.filter(({ layout: l }) => {
+    const key = `${l.tp}/${l.pp}/${l.cp}/${l.dp}/${l.mbs}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** All layouts that satisfy the rules (memory not considered). */
+export function enumerateLayouts(input: SearchInput): ParallelLayout[] {
+  const { model, totalGpus: gpus } = input;
+  const ctx = {
+    sequenceLength: input.sequenceLength, globalBatchSize: input.globalBatchSize,
+    totalGpus: gpus, gpusPerNode: input.fabric.gpusPerNode,
+  };
+  const out: ParallelLayout[] = [];
+  for (const tp of divisors(input.fabric.gpusPerNode)) {
+    for (const cp of divisors(input.fabric.gpusPerNode / tp)) {
+      for (const pp of divisors(model.numLayers)) {
+        if (gpus % (tp * cp * pp) !== 0) continue;
+        const dp = gpus / (tp * cp * pp);
+        for (const mbs of microBatchSizes(input, dp)) {
+          for (const vp of virtualStageCounts(input, pp)) {
+            const layout = { tp, pp, cp, dp, mbs, vp };
+            if (layoutProblems(model, layout, ctx).length === 0) out.push(layout);
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function microBatchSizes(input: SearchInput, dp: number): number[] {
+  const max = Math.min(input.maxMbs ?? 16, input.globalBatchSize);
+  return Array.from({ length: max }, (_, i) => i + 1).filter((b) => input.globalBatchSize % (b * dp) === 0);
+}
+
+function virtualStageCounts(input: SearchInput, pp: number): number[] {
+  if (pp === 1) return [1];
+  const max = input.maxVp ?? 8;
+  return divisors(input.model.numLayers / pp).filter((v) => v <= max);
+}
+
+function evaluate(input: SearchInput, layout: ParallelLayout, threshold: number): LayoutCandidate {
+  const common = {
+    model: input.model, layout, sequenceLength: input.sequenceLength,
+    globalBatchSize: input.globalBatchSize, options: input.options,
+  };
+  const memory = estimateMemory(common);
+  return {
+    layout,
+    memory,
+    verdict: memoryVerdict(memory.totalGiB, input.fabric.gpu, threshold),
+    throughput: estimateThroughput({ ...common, fabric: input.fabric }),
+  };
+}
+
+/** Fitting layouts first, fastest first; then the others, closest to fitting (least memory) first. */
+function byRank(a: LayoutCandidate, b: LayoutCandidate): number {
+  if (a.verdict.fits !== b.verdict.fits) return a.verdict.fits ? -1 : 1;
+  if (!a.verdict.fits) return a.memory.totalGiB - b.memory.totalGiB;
+  const speed = b.throughput.tflopsPerGpu - a.throughput.tflopsPerGpu;
+  return speed !== 0 ? speed : a.memory.totalGiB - b.memory.totalGiB;
+}

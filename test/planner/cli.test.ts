@@ -1,0 +1,162 @@
+import { EXIT_BAD_INPUT, EXIT_OK, runCli } from '../../lib/planner/cli';
+import { Recomputation } from '../../lib/planner/layout';
+import { estimateMemory } from '../../lib/planner/memory';
+import { findModel, modelIds } from '../../lib/planner/models';
+import { planTraining } from '../../lib/planner/plan';
+
+function cli(...argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = runCli(argv, { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; } });
+  return { code, stdout, stderr };
+}
+
+const ESTIMATE = ['estimate', '--model', 'llama-3.1-8b', '--gpu', 'h100-94gb', '--tp', '2', '--pp', '1', '--cp', '1',
+  '--dp', '2', '--mbs', '1', '--seq', '8192'];
+const SEARCH = ['search', '--model', 'llama-3.3-70b', '--gpu', 'h100-80gb', '--gpus', '256', '--gpus-per-node', '8',
+  '--seq', '8192', '--gbs', '1024'];
+const PLAN = ['plan', '--model', 'llama-3.3-70b', '--instance', 'ml.p5.48xlarge', '--nodes', '32', '--tokens', '314e9',
+  '--seq', '8192', '--gbs', '1024'];
+
+describe('estimate', () => {
+  test('--json reports the published memory values and a speed', () => {
+    const { code, stdout } = cli(...ESTIMATE, '--json');
+    expect(code).toBe(EXIT_OK);
+    const out = JSON.parse(stdout);
+    expect(out.memoryGiB.weightsGradientsOptimizer).toBeCloseTo(44.8726, 4);
+    expect(out.memoryGiB.activations).toBeCloseTo(22.6445, 4);
+    expect(out.memoryGiB.total).toBeCloseTo(44.8726 + 22.6445, 3);
+    expect(out).toMatchObject({ gpuMemoryGB: 94, fits80: true, layout: { tp: 2, pp: 1, cp: 1, dp: 2, mbs: 1, vp: 1 } });
+    expect(out.tflopsPerGpu).toBeGreaterThan(300);
+    expect(out.tokensPerSecondPerGpu * 5.79e10 / 1e12).toBeCloseTo(out.tflopsPerGpu, -1);
+  });
+
+  test('fits80 follows the 80% rule while --threshold moves fits', () => {
+    const args = ['estimate', '--model', 'llama-3.3-70b', '--gpu', 'h100-94gb', '--tp', '4', '--pp', '4', '--dp', '8',
+      '--gpus-per-node', '8', '--json'];
+    expect(JSON.parse(cli(...args).stdout)).toMatchObject({ fits80: false, fits: false });
+    expect(JSON.parse(cli(...args, '--threshold', '0.9').stdout)).toMatchObject({ fits80: false, fits: true });
+  });
+
+  test('flags change the estimate the way the library does', () => {
+    const { stdout } = cli(...ESTIMATE, '--no-distributed-optimizer', '--recompute', 'full', '--json');
+    const lib = estimateMemory({
+      model: findModel('llama-3.1-8b'), layout: { tp: 2, pp: 1, cp: 1, dp: 2, mbs: 1 }, sequenceLength: 8192,
+      globalBatchSize: 1024, options: { distributedOptimizer: false, recomputation: Recomputation.FULL },
+    });
+    expect(JSON.parse(stdout).memoryGiB.total).toBeCloseTo(lib.totalGiB, 9);
+  });
+
+  test('human output is an aligned list with units', () => {
+    const { stdout } = cli(...ESTIMATE);
+    expect(stdout).toMatch(/^Llama-3\.1-8B on 4x H100 94GB \(4 per node\), TP2 PP1 CP1 DP2 mbs1 vp1/);
+    const lines = stdout.split('\n').filter((l) => / GiB/.test(l) && /^ {2}\w/.test(l));
+    expect(lines).toHaveLength(5);
+    expect(new Set(lines.map((l) => l.indexOf(' GiB'))).size).toBe(1);
+    expect(stdout).toMatch(/total +67\.52 +GiB +\(72% of 94 GB; fits under 80% = 75\.2 GiB\)/);
+    expect(stdout).toMatch(/TFLOP\/s +\(MFU \d+\.\d%\)/);
+  });
+
+  test('a custom architecture works without --model', () => {
+    const { code, stdout } = cli('estimate', '--hidden', '4096', '--ffn', '14336', '--layers', '32', '--heads', '32',
+      '--kv-heads', '8', '--vocab', '128256', '--gpu', 'h100-94gb', '--tp', '2', '--dp', '2', '--json');
+    expect(code).toBe(EXIT_OK);
+    expect(JSON.parse(stdout).memoryGiB.weightsGradientsOptimizer).toBeCloseTo(44.8726, 4);
+  });
+});
+
+describe('search', () => {
+  test('--json lists layouts with sizes, memory, fits80 and TFLOP/s, fastest first', () => {
+    const { code, stdout } = cli(...SEARCH, '--json');
+    expect(code).toBe(EXIT_OK);
+    const rows = JSON.parse(stdout);
+    expect(rows.length).toBeGreaterThan(5);
+    for (const r of rows) {
+      expect(r.tp * r.pp * r.cp * r.dp).toBe(256);
+      expect(r.fits80).toBe(true);
+      expect(r.memoryGiB.total).toBeLessThanOrEqual(64);
+    }
+    const speeds = rows.map((r: { tflopsPerGpu: number }) => r.tflopsPerGpu);
+    expect(speeds).toEqual([...speeds].sort((a, b) => b - a));
+  });
+
+  test('--top and --all', () => {
+    expect(JSON.parse(cli(...SEARCH, '--json', '--top', '3').stdout)).toHaveLength(3);
+    const all = JSON.parse(cli(...SEARCH, '--json', '--all').stdout);
+    expect(all.some((r: { fits80: boolean }) => !r.fits80)).toBe(true);
+  });
+
+  test('human output is a table with a header and one row per layout', () => {
+    const lines = cli(...SEARCH, '--top', '4').stdout.trim().split('\n');
+    expect(lines[2]).toMatch(/^#\s+TP\s+PP\s+CP\s+DP\s+mbs\s+vp\s+mem GiB\s+fits\s+TFLOP\/s\/GPU\s+tok\/s\/GPU\s+bubble$/);
+    expect(lines.slice(4)).toHaveLength(4);
+    expect(new Set(lines.slice(2).map((l) => l.length)).size).toBe(1); // aligned columns
+  });
+});
+
+describe('plan', () => {
+  test('--json is the library plan: layout, days, GPU-hours, cost, checkpoint and FSx', () => {
+    const { code, stdout } = cli(...PLAN, '--price-per-node-hour', '55', '--fsx-tib', '48', '--fsx-throughput', '250',
+      '--json');
+    expect(code).toBe(EXIT_OK);
+    const out = JSON.parse(stdout);
+    const lib = planTraining({ model: findModel('llama-3.3-70b'), instanceType: 'ml.p5.48xlarge', nodes: 32,
+      tokens: 314e9, sequenceLength: 8192, globalBatchSize: 1024, pricePerNodeHour: 55, fsxCapacityTiB: 48 });
+    expect(out.layout).toEqual(lib.layout);
+    expect(out.days).toBeCloseTo(lib.days, 9);
+    expect(out.cost).toBeCloseTo(lib.cost as number, 6);
+    expect(out.checkpoint.writeSeconds).toBeCloseTo(82.3, 1);
+    expect(out.recommendedFsx.storageCapacityGiB).toBeGreaterThanOrEqual(1200);
+  });
+
+  test('human output shows the run and the summary line', () => {
+    const { stdout } = cli(...PLAN, '--price-per-node-hour', '55');
+    expect(stdout).toMatch(/duration +\d+\.\d +days/);
+    expect(stdout).toMatch(/GPU-hours +[\d,]+/);
+    expect(stdout).toMatch(/cost +[\d,]+/);
+    expect(stdout).toMatch(/checkpoint +988 +GB/);
+    expect(stdout).toMatch(/Llama-3\.3-70B on 32x ml\.p5\.48xlarge \(256 GPUs\): TP\d/);
+  });
+});
+
+describe('errors exit 2 and say what is allowed', () => {
+  test.each([
+    ['unknown model', ['estimate', '--model', 'gpt-5', '--gpu', 'h100-80gb'], /must be one of llama-2-7b, .*qwen2\.5-72b/],
+    ['unknown GPU', ['estimate', '--model', 'llama-3.1-8b', '--gpu', 'b200'], /a100-40gb, .*h200-141gb, got 'b200'/],
+    ['unknown instance', PLAN.map((a) => (a === 'ml.p5.48xlarge' ? 'ml.p9.48xlarge' : a)), /ml\.p5\.48xlarge.*got 'ml\.p9/],
+    ['TP·PP·CP·DP != GPUs', [...ESTIMATE, '--gpus', '8'], /TP·PP·CP·DP must equal the GPU count 8, got 2·1·1·2 = 4/],
+    ['TP across nodes', ['estimate', '--model', 'llama-3.1-8b', '--gpu', 'h100-94gb', '--tp', '8'],
+      /TP·CP must divide the 4 GPUs of a node/],
+    ['PP not dividing layers', ['estimate', '--model', 'llama-3.1-8b', '--gpu', 'h100-80gb', '--pp', '3'],
+      /PP must divide the 32 layers \(allowed: 1, 2, 4, 8, 16, 32\)/],
+    ['bad number', [...ESTIMATE.slice(0, 5), '--tp', 'two'], /tp must be a number, got 'two'/],
+    ['unknown option', ['search', '--bogus'], /Unknown option '--bogus'/],
+    ['bad recompute', [...ESTIMATE, '--recompute', 'some'], /recompute must be one of none, selective, full/],
+    ['bad FSx tier', [...PLAN, '--fsx-tib', '48', '--fsx-throughput', '300'], /125, 250, 500, 1000/],
+    ['missing GPU', ['search', '--model', 'llama-3.1-8b', '--gpus', '8'], /gpu is required \(or --instance\)/],
+    ['unknown command', ['train'], /unknown command 'train'; commands: estimate, search, plan/],
+  ])('%s', (_name, argv, message) => {
+    const { code, stderr, stdout } = cli(...argv);
+    expect(code).toBe(EXIT_BAD_INPUT);
+    expect(stderr).toMatch(message);
+    expect(stdout).toBe('');
+  });
+});
+
+describe('help', () => {
+  test.each(['estimate', 'search', 'plan'])('%s --help lists its options and the valid ids', (command) => {
+    const { code, stdout } = cli(command, '--help');
+    expect(code).toBe(EXIT_OK);
+    expect(stdout).toContain(`cdk-hyperpod-plan ${command}`);
+    expect(stdout).toContain('--json');
+    expect(stdout).toContain(modelIds().join(', '));
+    expect(stdout).toMatch(/Example: cdk-hyperpod-plan /);
+  });
+
+  test('no command prints the usage', () => {
+    const { code, stdout } = cli();
+    expect(code).toBe(EXIT_OK);
+    expect(stdout).toMatch(/Commands:\n {2}estimate/);
+    expect(stdout).toContain('ml.p5.48xlarge');
+  });
+});
