@@ -43,6 +43,9 @@ export const CLUSTER_INTERFACE_ENDPOINTS: Record<string, ec2.InterfaceVpcEndpoin
   SsmMessages: ec2.InterfaceVpcEndpointAwsService.SSM_MESSAGES,
   Ec2Messages: ec2.InterfaceVpcEndpointAwsService.EC2_MESSAGES,
   PrometheusWorkspaces: ec2.InterfaceVpcEndpointAwsService.PROMETHEUS_WORKSPACES,
+  // Job-end notifications from the controller, and the experiment-tracking key for jobs.
+  Sns: ec2.InterfaceVpcEndpointAwsService.SNS,
+  SecretsManager: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
 };
 
 /** ENIs that are not nodes but share the compute subnet: file-system servers and endpoints. */

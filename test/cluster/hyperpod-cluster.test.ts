@@ -251,6 +251,19 @@ describe('HyperPodCluster options', () => {
     expect(settingsOf(stack, template).experimentTracking).toMatchObject({ envVar: 'WANDB_API_KEY' });
   });
 
+  test('an observability partner adds its settings for the nodes and is handed the cluster', () => {
+    const monitored: HyperPodCluster[] = [];
+    const observability = {
+      nodeSettings: () => ({ observability: { remoteWriteUrl: 'https://aps.example/api/v1/remote_write' }, jobNotifications: null }),
+      monitor: (c: any) => { monitored.push(c); },
+    };
+    const { stack, cluster, template } = build({ observability });
+    expect(monitored).toEqual([cluster]);
+    expect(settingsOf(stack, template)).toMatchObject({
+      observability: { remoteWriteUrl: 'https://aps.example/api/v1/remote_write' }, jobNotifications: null, schemaVersion: 1,
+    });
+  });
+
   test('an imported file system gets the Lustre rules from the cluster security group', () => {
     const stack = testStack();
     const network = new TrainingNetwork(stack, 'Network', { plannedNodes: [{ instanceType: 'ml.p5.48xlarge', count: 2 }] });

@@ -92,9 +92,9 @@ describe('TrainingNetwork options', () => {
   test('interfaceEndpoints adds every endpoint a cluster without internet needs, open to the cluster only', () => {
     const { template, network } = synth({ interfaceEndpoints: true });
     const count = Object.keys(CLUSTER_INTERFACE_ENDPOINTS).length;
-    expect(count).toBe(10);
+    expect(count).toBe(12);
     template.resourcePropertiesCountIs('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Interface', PrivateDnsEnabled: true }, count);
-    for (const service of ['ecr.api', 'ecr.dkr', 'sts', 'logs', 'monitoring', 'ssm', 'ssmmessages', 'ec2messages', 'aps-workspaces', 'ec2']) {
+    for (const service of ['ecr.api', 'ecr.dkr', 'sts', 'logs', 'monitoring', 'ssm', 'ssmmessages', 'ec2messages', 'aps-workspaces', 'ec2', 'sns', 'secretsmanager']) {
       template.hasResourceProperties('AWS::EC2::VPCEndpoint', {
         ServiceName: { 'Fn::Join': ['', ['com.amazonaws.', { Ref: 'AWS::Region' }, `.${service}`]] },
       });
@@ -104,7 +104,7 @@ describe('TrainingNetwork options', () => {
       ToPort: 443,
       SourceSecurityGroupId: Stack.of(network).resolve(network.efaSecurityGroup.securityGroupId),
     });
-    expect(network.requiredAddresses).toBe(32 * 32 + 2 + 16 + 10);
+    expect(network.requiredAddresses).toBe(32 * 32 + 2 + 16 + 12);
   });
 
   test('allowHttpsEgress: false leaves only the self rules, and no CloudFormation default allow-all egress', () => {

@@ -47,7 +47,7 @@ describe('profiles', () => {
       FileSystemPath: '/checkpoints',
       S3: { AutoExportPolicy: { Events: ['NEW', 'CHANGED', 'DELETED'] }, AutoImportPolicy: { Events: ['NEW', 'CHANGED', 'DELETED'] } },
     });
-    template.resourcePropertiesCountIs('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Interface' }, 10);
+    template.resourcePropertiesCountIs('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Interface' }, 12);
   });
 
   test('swallow-70b cluster: controller m5.12xlarge, login m5.4xlarge, 32 p5 with deep health checks', () => {

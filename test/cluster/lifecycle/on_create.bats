@@ -23,7 +23,7 @@ started_steps() {
 @test "a Compute node runs every step in order, logging to the console, provision.log and step logs" {
   on_create
   [ "$status" -eq 0 ]
-  [ "$(started_steps)" = "10-wait-network 20-verify-fsx 30-containers 40-nccl-env 50-preload-tool 60-experiment-tracking " ]
+  [ "$(started_steps)" = "10-wait-network 20-verify-fsx 30-containers 40-nccl-env 50-preload-tool 60-experiment-tracking 70-observability " ]
   grep -qE "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z \[INFO\] \[on_create\] this node is in instance group 'Compute' \(node type Compute\)$" "$LOG"
   grep -qE "^[0-9T:-]{19}Z \[INFO\] \[on_create\] step 30-containers: done in [0-9]+s$" "$LOG"
   grep -q "\[on_create\] done: all steps completed on this Compute node" "$LOG"
@@ -39,7 +39,7 @@ started_steps() {
 @test "a Controller node runs only the steps marked for controllers" {
   STUB_HOST_IPS=10.1.0.10 on_create
   [ "$status" -eq 0 ]
-  [ "$(started_steps)" = "10-wait-network 20-verify-fsx " ]
+  [ "$(started_steps)" = "10-wait-network 20-verify-fsx 70-observability 80-job-notifications " ]
   grep -q "step 30-containers: skipped (runs on Login Compute)" "$LOG"
   [ -z "$(calls docker)" ]
   [ ! -e "$PROVISION_ROOT/usr/local/bin/preload" ]

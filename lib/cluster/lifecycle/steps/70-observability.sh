@@ -1,0 +1,268 @@
+#!/usr/bin/env bash
+# Node metrics for Amazon Managed Service for Prometheus: node_exporter on every node, the DCGM exporter on
+# GPU nodes, EFA hardware counters through node_exporter's textfile collector on EFA nodes, and an ADOT
+# collector that scrapes them on localhost and remote-writes with SigV4 (the instance role). Switched by
+# observability.remoteWriteUrl.
+# Exporters and collector are containers (images from the settings) with docker's restart policy: docker
+# supervises the container itself and starts it again after a reboot, where a systemd unit around
+# `docker run` would only supervise the docker client. They use the host network: the collector reaches
+# the exporters on 127.0.0.1, which is also the only address the exporters listen on, and the instance
+# metadata service (for the role's credentials) is one hop away.
+# node-types: Controller Login Compute
+set -euo pipefail
+
+# shellcheck source-path=SCRIPTDIR/.. source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+readonly TEXTFILE_DIR=/var/lib/node_exporter/textfile
+# Where the rendered configuration is mounted in the DCGM exporter and collector containers.
+readonly CONTAINER_CONF_DIR=/etc/hyperpod/observability
+readonly SPEC_LABEL=cdk-hyperpod-training.spec
+
+# observability_settings: the validated settings, one per line: remote-write URL, region, scrape interval,
+# cluster name and the collector, node_exporter and DCGM exporter images. Nothing when not configured.
+observability_settings() {
+  py - "$SETTINGS_FILE" <<'PY'
+import json, re, sys
+path = sys.argv[1]
+settings = json.load(open(path))
+obs = settings.get("observability")
+if not isinstance(obs, dict) or obs.get("remoteWriteUrl") is None:
+    sys.exit(0)
+
+def fail(message):
+    sys.exit("%s: %s" % (path, message))
+
+# Values end up in YAML and in docker arguments: allow only the characters they need.
+url = obs["remoteWriteUrl"]
+if not isinstance(url, str) or not re.fullmatch(r"https://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~%/-]*)?", url):
+    fail("observability.remoteWriteUrl must be an https:// URL (the workspace's .../api/v1/remote_write), got %r" % (url,))
+region = obs.get("region")
+if not isinstance(region, str) or not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-[0-9]+", region):
+    fail("observability.region must be an AWS Region such as us-east-1, got %r" % (region,))
+interval = obs.get("scrapeIntervalSeconds")
+interval = 15 if interval is None else interval
+if isinstance(interval, bool) or not isinstance(interval, int) or not 1 <= interval <= 3600:
+    fail("observability.scrapeIntervalSeconds must be a whole number of seconds from 1 to 3600, got %r" % (interval,))
+cluster = settings.get("clusterName")
+if not isinstance(cluster, str) or not re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", cluster):
+    fail("clusterName must be a HyperPod cluster name, got %r" % (cluster,))
+images = obs.get("images") if isinstance(obs.get("images"), dict) else {}
+refs = []
+for key in ("collector", "nodeExporter", "dcgmExporter"):
+    ref = images.get(key)
+    if not isinstance(ref, str) or not re.fullmatch(r"[a-z0-9][A-Za-z0-9._/:@-]*", ref):
+        fail("observability.images.%s must be a container image reference, got %r" % (key, ref))
+    refs.append(ref)
+print("\n".join([url, region, str(interval), cluster] + refs))
+PY
+}
+
+# gpu_count: NVIDIA GPUs on this node, from nvidia-smi (the DLAMI ships it on every instance type; without
+# a GPU it fails), else from the device nodes.
+gpu_count() {
+  local count=0
+  if command -v nvidia-smi >/dev/null; then
+    count=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU ' || true)
+  fi
+  if ((count == 0)); then
+    count=$(compgen -G "$(host_path /dev)/nvidia[0-9]*" | wc -l || true)
+  fi
+  echo "$count"
+}
+
+efa_port_count() {
+  compgen -G "$(host_path /sys/class/infiniband)/*/ports/*/hw_counters" | wc -l || true
+}
+
+# ecr_login REGISTRY REGION: private ECR needs a token even to pull; the public registries do not.
+ecr_login() {
+  aws ecr get-login-password --region "$2" | docker login --username AWS --password-stdin "$1" >/dev/null
+}
+
+declare -A LOGGED_IN=()
+
+# ensure_image IMAGE: pull IMAGE unless docker has it (re-runs and reboots need no registry).
+ensure_image() {
+  local image=$1 registry
+  docker image inspect "$image" >/dev/null 2>&1 && return 0
+  if [[ "$image" =~ ^([0-9]{12}\.dkr\.ecr(-fips)?\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?)/ ]]; then
+    registry=${BASH_REMATCH[1]}
+    if [[ -z "${LOGGED_IN[$registry]:-}" ]]; then
+      retry 3 5 ecr_login "$registry" "${BASH_REMATCH[3]}" ||
+        die "cannot log in to $registry: the instance role needs ecr:GetAuthorizationToken"
+      LOGGED_IN[$registry]=1
+    fi
+  fi
+  retry 3 5 docker pull --quiet "$image" >/dev/null ||
+    die "cannot pull $image: the node needs a route to its registry (a NAT gateway, or VPC endpoints for" \
+      "an ECR mirror) and, for ECR, pull permission on the repository"
+  log INFO "pulled $image"
+}
+
+# run_container NAME CONFIG ARGS...: `docker run ARGS` as NAME, restarted by docker from then on. NAME is
+# recreated only when ARGS or the content of CONFIG (a mounted file, or "" for none) changed, or when it
+# is not running: a hash of both is kept as a container label.
+run_container() {
+  local name=$1 config=$2 spec current
+  shift 2
+  spec=$({ printf '%s\0' "$@" && if [[ -n "$config" ]]; then cat "$config"; fi; } | sha256sum | cut -c1-16)
+  current=$(docker inspect --format "{{index .Config.Labels \"$SPEC_LABEL\"}} {{.State.Running}}" "$name" 2>/dev/null || true)
+  if [[ "$current" == "$spec true" ]]; then
+    log INFO "container $name is running and up to date"
+    return 0
+  fi
+  if [[ -n "$current" ]]; then
+    log INFO "replacing container $name: its image, arguments or configuration changed, or it was stopped"
+    docker rm -f "$name" >/dev/null
+  fi
+  docker run --detach --name "$name" --label "$SPEC_LABEL=$spec" --restart unless-stopped --network host \
+    "$@" >/dev/null
+  log INFO "started container $name"
+}
+
+# collector_config HOSTNAME CLUSTER URL REGION INTERVAL GPUS: the ADOT collector's configuration. The
+# labels go in as the exporter's external labels: they reach every series (up included) and never overwrite
+# a label a series already has, so the DCGM exporter's own Hostname stays. Metric names pass through
+# unchanged (add_metric_suffixes: false): the alert rules query the exporters' names.
+collector_config() {
+  local host=$1 cluster=$2 url=$3 region=$4 interval=$5 gpus=$6 job jobs=(node:9100)
+  if ((gpus > 0)); then jobs+=(dcgm:9400); fi
+  cat <<YAML
+# ADOT collector for this node, from cluster-settings.json. Generated by 70-observability; do not edit.
+extensions:
+  sigv4auth:
+    region: "$region"
+    service: aps
+receivers:
+  prometheus:
+    config:
+      global:
+        scrape_interval: ${interval}s
+        scrape_timeout: $((interval < 10 ? interval : 10))s
+      scrape_configs:
+$(for job in "${jobs[@]}"; do
+    printf '        - job_name: %s\n          static_configs:\n            - targets: ["localhost:%s"]\n' "${job%:*}" "${job#*:}"
+  done)
+processors:
+  batch: {}
+exporters:
+  prometheusremotewrite:
+    endpoint: "$url"
+    auth:
+      authenticator: sigv4auth
+    add_metric_suffixes: false
+    target_info:
+      enabled: false
+    external_labels:
+      Hostname: "$host"
+      cluster: "$cluster"
+service:
+  extensions: [sigv4auth]
+  pipelines:
+    metrics:
+      receivers: [prometheus]
+      processors: [batch]
+      exporters: [prometheusremotewrite]
+YAML
+}
+
+# efa_metrics_timer INTERVAL: install efa-metrics and run it every INTERVAL seconds through a systemd timer.
+efa_metrics_timer() {
+  local interval=$1 units_changed=false unit_dir="$ETC_DIR/systemd/system"
+  install_file "$LIFECYCLE_DIR/bin/efa-metrics" "$BIN_DIR/efa-metrics" 0755
+  install_content "$unit_dir/efa-metrics.service" 0644 <<UNIT
+# Generated by 70-observability; do not edit.
+[Unit]
+Description=Write EFA hardware counters for node_exporter's textfile collector
+
+[Service]
+Type=oneshot
+ExecStart=$BIN_DIR/efa-metrics -s $(host_path /sys/class/infiniband) -o $(host_path "$TEXTFILE_DIR")/efa.prom
+UNIT
+  if $INSTALL_CHANGED; then units_changed=true; fi
+  # AccuracySec: systemd would otherwise coalesce the runs to once a minute.
+  install_content "$unit_dir/efa-metrics.timer" 0644 <<UNIT
+# Generated by 70-observability; do not edit.
+[Unit]
+Description=Refresh the EFA hardware counters every ${interval}s
+
+[Timer]
+OnActiveSec=1s
+OnUnitActiveSec=${interval}s
+AccuracySec=1s
+
+[Install]
+WantedBy=timers.target
+UNIT
+  if $INSTALL_CHANGED; then units_changed=true; fi
+  if $units_changed; then
+    systemctl daemon-reload
+    systemctl enable efa-metrics.timer
+    systemctl restart efa-metrics.timer
+  elif ! systemctl is-active --quiet efa-metrics.timer; then
+    systemctl enable --now efa-metrics.timer
+  fi
+}
+
+main() {
+  local values url region interval cluster collector_image node_image dcgm_image host gpus efa_ports
+  local conf_dir="$ETC_DIR/hyperpod/observability" textfile_dir summary
+  values=$(observability_settings)
+  if [[ -z "$values" ]]; then
+    log INFO "observability is not configured"
+    return 0
+  fi
+  {
+    read -r url
+    read -r region
+    read -r interval
+    read -r cluster
+    read -r collector_image
+    read -r node_image
+    read -r dcgm_image
+  } <<<"$values"
+  command -v docker >/dev/null ||
+    die "docker is not installed; observability runs its exporters and collector as containers." \
+      "Use the HyperPod DLAMI or remove observability from the settings."
+  systemctl is-active --quiet docker.service || systemctl start docker.service
+  host=$(hostname -s)
+  gpus=$(gpu_count)
+  efa_ports=$(efa_port_count)
+  textfile_dir=$(host_path "$TEXTFILE_DIR")
+  mkdir -p "$textfile_dir"
+  chmod 0755 "$textfile_dir"
+
+  ensure_image "$node_image"
+  run_container hyperpod-node-exporter "" --pid host --volume "$(host_path /):/host:ro,rslave" "$node_image" \
+    --path.rootfs=/host --web.listen-address=127.0.0.1:9100 --collector.textfile.directory="/host$TEXTFILE_DIR"
+  summary="node_exporter"
+
+  if ((gpus > 0)); then
+    install_file "$LIFECYCLE_DIR/observability/dcgm-metrics.csv" "$conf_dir/dcgm-metrics.csv" 0644
+    ensure_image "$dcgm_image"
+    # SYS_ADMIN: the profiling fields (SM and tensor activity). NODE_NAME: the exporter's Hostname label,
+    # the same value the collector adds to every other series. -c: sample as often as the collector scrapes.
+    run_container hyperpod-dcgm-exporter "$conf_dir/dcgm-metrics.csv" --gpus all --cap-add SYS_ADMIN \
+      --env "NODE_NAME=$host" --volume "$conf_dir:$CONTAINER_CONF_DIR:ro" "$dcgm_image" \
+      -f "$CONTAINER_CONF_DIR/dcgm-metrics.csv" -a 127.0.0.1:9400 -c "$((interval * 1000))"
+    summary+=", DCGM exporter ($gpus GPUs)"
+  else
+    log INFO "no NVIDIA GPU on this node; no DCGM exporter"
+  fi
+
+  if ((efa_ports > 0)); then
+    efa_metrics_timer "$interval"
+    summary+=", EFA counters ($efa_ports ports)"
+  else
+    log INFO "no EFA device on this node; no EFA counters"
+  fi
+
+  install_content "$conf_dir/collector.yaml" 0644 <<<"$(collector_config "$host" "$cluster" "$url" "$region" "$interval" "$gpus")"
+  ensure_image "$collector_image"
+  run_container hyperpod-otel-collector "$conf_dir/collector.yaml" \
+    --volume "$conf_dir:$CONTAINER_CONF_DIR:ro" "$collector_image" --config="$CONTAINER_CONF_DIR/collector.yaml"
+  log INFO "observability: $summary, scraped every ${interval}s and written to $url as Hostname=$host cluster=$cluster"
+}
+
+main "$@"
