@@ -1,0 +1,109 @@
+// The package as users get it: `npm pack`, install the tarball into a fresh CDK app outside the repository,
+// type-check that app against the shipped declarations, and synthesize it using the public API only.
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+const ROOT = path.join(__dirname, '..', '..');
+const rootPackage = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+
+const CONSUMER_APP = `
+import { App, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { HyperPodCluster, LustreStorage, TrainingNetwork, TrainingObservability } from 'cdk-hyperpod-training';
+
+const app = new App();
+const stack = new Stack(app, 'Consumer');
+const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', { vpcId: 'vpc-0123456789abcdef0', availabilityZones: ['us-east-1a'] });
+const network = new TrainingNetwork(stack, 'Network', {
+  vpc,
+  computeSubnetCidr: '10.1.0.0/21',
+  availabilityZoneId: 'use1-az6',
+  plannedNodes: [{ instanceType: 'ml.m5.xlarge', count: 1 }, { instanceType: 'ml.p5.48xlarge', count: 6 }],
+});
+const storage = new LustreStorage(stack, 'Storage', { network, storageCapacityGiB: 2400 });
+storage.addDataRepository({ fileSystemPath: '/datasets', bucket: storage.datasetsBucket });
+const observability = new TrainingObservability(stack, 'Observability', { grafana: false });
+new HyperPodCluster(stack, 'Cluster', {
+  network, storage, observability,
+  controllerGroup: { instanceType: 'ml.m5.xlarge' },
+  computeGroups: [
+    { name: 'train', instanceType: 'ml.p5.48xlarge', count: 4 },
+    { name: 'eval', instanceType: 'ml.p5.48xlarge', count: 2 },
+  ],
+});
+app.synth();
+`;
+
+function run(cmd: string, args: string[], cwd: string): string {
+  return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CDK_VALIDATION: 'false' } });
+}
+
+describe('the packed library in a fresh app', () => {
+  let work: string;
+  let tarball: string;
+  let files: string[];
+
+  beforeAll(() => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-hyperpod-consumer-'));
+    const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], ROOT));
+    tarball = path.join(work, packed[0].filename);
+    files = packed[0].files.map((f: { path: string }) => f.path);
+  }, 240_000);
+
+  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  test('contains the compiled library, declarations, scripts, rules, dashboards, CLI, README and LICENSE', () => {
+    for (const file of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/cluster/lifecycle/on_create.sh',
+      'dist/lib/observability/rules/training-alerts.yaml', 'dist/lib/observability/dashboards/training-overview.json',
+      'dist/lib/observability/grafana-provisioner/index.js', 'dist/lib/planner/cli-main.js', 'README.md', 'LICENSE']) {
+      expect(files).toContain(file);
+    }
+  });
+
+  test('contains no tests, TypeScript sources or development files', () => {
+    expect(files.filter((f) => /^test\/|\.test\.|^bench\/|^bin\/|(?<!\.d)\.ts$|^cdk\.json$|^tsconfig|^\.ci\//.test(f))).toEqual([]);
+  });
+
+  test('package.json points main, types, exports and bin at files in the tarball', () => {
+    expect(files).toContain(rootPackage.main);
+    expect(files).toContain(rootPackage.types);
+    expect(files).toContain(rootPackage.exports['.'].default.replace(/^\.\//, ''));
+    expect(files).toContain(rootPackage.exports['.'].types.replace(/^\.\//, ''));
+    for (const bin of Object.values(rootPackage.bin) as string[]) expect(files).toContain(bin);
+  });
+
+  test('a consumer app type-checks against the declarations and synthesizes through the public API', () => {
+    const app = path.join(work, 'app');
+    fs.mkdirSync(app);
+    const peers = ['aws-cdk-lib', 'constructs', '@aws-cdk/aws-sagemaker-alpha', 'cdk-nag'];
+    fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({
+      name: 'consumer', private: true,
+      dependencies: {
+        'cdk-hyperpod-training': `file:${tarball}`,
+        ...Object.fromEntries(peers.map((p) => [p, rootPackage.devDependencies[p]])),
+      },
+    }));
+    run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'], app);
+    fs.writeFileSync(path.join(app, 'app.ts'), CONSUMER_APP);
+    const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    run(process.execPath, [tsc, '--strict', '--target', 'ES2022', '--module', 'commonjs', '--moduleResolution', 'node',
+      '--esModuleInterop', '--skipLibCheck', '--types', 'node', '--typeRoots', path.join(ROOT, 'node_modules', '@types'), 'app.ts'], app);
+    const outdir = path.join(app, 'cdk.out');
+    execFileSync(process.execPath, ['app.js'], { cwd: app, env: { ...process.env, CDK_OUTDIR: outdir, CDK_VALIDATION: 'false' } });
+    const template = JSON.parse(fs.readFileSync(path.join(outdir, 'Consumer.template.json'), 'utf8'));
+    const cluster = Object.values<any>(template.Resources).find((r) => r.Type === 'AWS::SageMaker::Cluster');
+    expect(cluster.Properties.InstanceGroups.map((g: any) => g.InstanceGroupName)).toEqual(['controller', 'train', 'eval']);
+    expect(Object.values<any>(template.Resources).filter((r) => r.Type === 'AWS::APS::Workspace')).toHaveLength(1);
+    const lifecycle = fs.readdirSync(outdir).filter((d) => d.startsWith('asset.'))
+      .some((d) => fs.existsSync(path.join(outdir, d, 'on_create.sh')));
+    expect(lifecycle).toBe(true);
+  }, 300_000);
+
+  test('the CLI runs from the installed package', () => {
+    const bin = path.join(work, 'app', 'node_modules', '.bin', 'cdk-hyperpod-plan');
+    const out = run(bin, ['--help'], work);
+    expect(out).toMatch(/estimate|search|plan/);
+  }, 60_000);
+});
