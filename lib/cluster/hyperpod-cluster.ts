@@ -39,7 +39,9 @@ export enum SlurmConfigStrategy {
 
 /** A HyperPod cluster, new or imported. */
 export interface IHyperPodCluster extends IConstruct, ec2.IConnectable {
+  /** The cluster name. */
   readonly clusterName: string;
+  /** The cluster ARN (ends in the cluster ID). */
   readonly clusterArn: string;
   /** Role of the login and compute nodes. */
   readonly executionRole: iam.IRole;
@@ -49,15 +51,21 @@ export interface IHyperPodCluster extends IConstruct, ec2.IConnectable {
 
 /** Attributes of an existing cluster. */
 export interface HyperPodClusterAttributes {
+  /** The cluster name. */
   readonly clusterName: string;
   /**
    * The cluster's ARN (it ends in the cluster ID, not the name: events are matched on it).
    * @default - built from the name, which matches no HyperPod event
    */
   readonly clusterArn?: string;
+  /** Role of the login and compute nodes. */
   readonly executionRole: iam.IRole;
-  /** @default - the same as executionRole */
+  /**
+   * Role of the controller node.
+   * @default - the same as executionRole
+   */
   readonly controllerRole?: iam.IRole;
+  /** The security group the nodes are in. */
   readonly securityGroup: ec2.ISecurityGroup;
 }
 
@@ -99,7 +107,10 @@ export interface HyperPodClusterProps {
    * @default - generated from the construct path
    */
   readonly clusterName?: string;
-  /** @default NodeRecovery.AUTOMATIC */
+  /**
+   * What HyperPod does with a node that fails a health check.
+   * @default NodeRecovery.AUTOMATIC
+   */
   readonly nodeRecovery?: NodeRecovery;
   /**
    * Continuous provisioning: the cluster is InService once the controller (and login) nodes are up, and
@@ -107,7 +118,10 @@ export interface HyperPodClusterProps {
    * @default false
    */
   readonly continuousProvisioning?: boolean;
-  /** @default SlurmConfigStrategy.MANAGED */
+  /**
+   * How HyperPod treats the Slurm partitions it configures from the instance groups.
+   * @default SlurmConfigStrategy.MANAGED
+   */
   readonly slurmConfigStrategy?: SlurmConfigStrategy;
   /**
    * Set up Docker, enroot and pyxis for container jobs on the nodes.
@@ -154,14 +168,27 @@ export interface HyperPodClusterProps {
 
 /** The controller or login group: a name, a type and a count; its node type is implied. */
 export interface ClusterSupportGroupOptions {
-  /** @default 'controller' or 'login' */
+  /**
+   * Group name.
+   * @default 'controller' or 'login'
+   */
   readonly name?: string;
+  /** SageMaker instance type, e.g. `ml.m5.12xlarge`. */
   readonly instanceType: string;
-  /** @default 1 */
+  /**
+   * Number of nodes (the controller group has exactly one).
+   * @default 1
+   */
   readonly count?: number;
-  /** @default - see InstanceGroupOptions */
+  /**
+   * EBS volume at /opt/sagemaker, GiB.
+   * @default - see InstanceGroupOptions
+   */
   readonly ebsVolumeSizeGiB?: number;
-  /** @default - see InstanceGroupOptions */
+  /**
+   * Threads per core, 1 or 2.
+   * @default - see InstanceGroupOptions
+   */
   readonly threadsPerCore?: number;
 }
 

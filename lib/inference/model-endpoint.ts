@@ -54,7 +54,10 @@ export interface ModelEndpointDataCapture {
    * @default 100
    */
   readonly samplingPercentage?: number;
-  /** @default [DataCaptureMode.INPUT, DataCaptureMode.OUTPUT] */
+  /**
+   * What to capture: the requests, the responses, or both.
+   * @default [DataCaptureMode.INPUT, DataCaptureMode.OUTPUT]
+   */
   readonly captureModes?: DataCaptureMode[];
 }
 

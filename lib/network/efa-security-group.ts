@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { ClosedSecurityGroup } from './closed-security-group';
 
 export interface EfaSecurityGroupProps {
+  /** The VPC the group belongs to. */
   readonly vpc: ec2.IVpc;
   /**
    * Allow HTTPS (TCP 443) to anywhere: AWS APIs, ECR and package registries through the NAT gateway or the
@@ -11,7 +12,10 @@ export interface EfaSecurityGroupProps {
    * @default true
    */
   readonly allowHttpsEgress?: boolean;
-  /** @default - generated */
+  /**
+   * What the group is for, shown in the console.
+   * @default - generated
+   */
   readonly description?: string;
 }
 

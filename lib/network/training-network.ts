@@ -24,10 +24,16 @@ export interface ITrainingNetwork extends IConstruct {
 
 /** Attributes of an existing network, to use the other constructs with a VPC built elsewhere. */
 export interface TrainingNetworkAttributes {
+  /** The existing VPC. */
   readonly vpc: ec2.IVpc;
+  /** Its private subnet for the cluster and the file system, in one AZ. */
   readonly computeSubnet: ec2.ISubnet;
+  /** A group with all traffic from and to itself (see EfaSecurityGroup). */
   readonly efaSecurityGroup: ec2.ISecurityGroup;
-  /** @default - unknown */
+  /**
+   * AZ ID of the compute subnet, to check training plans against.
+   * @default - unknown: training-plan AZs are not checked
+   */
   readonly availabilityZoneId?: string;
 }
 
@@ -112,7 +118,7 @@ export interface TrainingNetworkProps {
    */
   readonly flowLogRetention?: logs.RetentionDays;
   /**
-   * What happens to the flow-log group when the stack no longer has it.
+   * What happens to the flow-log group when the stack no longer has it (the flow logs are kept by default).
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;

@@ -32,14 +32,23 @@ export enum GrafanaAuthentication {
 
 /** End states of a Slurm job. */
 export enum SlurmJobState {
+  /** Ended with exit code 0. */
   COMPLETED = 'COMPLETED',
+  /** Ended with a non-zero exit code. */
   FAILED = 'FAILED',
+  /** Reached its time limit. */
   TIMEOUT = 'TIMEOUT',
+  /** One of its nodes failed. */
   NODE_FAIL = 'NODE_FAIL',
+  /** Ran out of host memory. */
   OUT_OF_MEMORY = 'OUT_OF_MEMORY',
+  /** Cancelled by a user or an administrator. */
   CANCELLED = 'CANCELLED',
+  /** Preempted by a higher-priority job. */
   PREEMPTED = 'PREEMPTED',
+  /** Its nodes failed to start. */
   BOOT_FAIL = 'BOOT_FAIL',
+  /** Reached its deadline. */
   DEADLINE = 'DEADLINE',
 }
 
@@ -48,11 +57,20 @@ export const FAILED_JOB_STATES = Object.values(SlurmJobState).filter((s) => s !=
 
 /** Container images of the exporters and the collector on the nodes. */
 export interface ExporterImages {
-  /** @default 'public.ecr.aws/aws-observability/aws-otel-collector:v0.43.1' */
+  /**
+   * The ADOT collector that scrapes the exporters and remote-writes to Prometheus.
+   * @default 'public.ecr.aws/aws-observability/aws-otel-collector:v0.43.1'
+   */
   readonly collector?: string;
-  /** @default 'quay.io/prometheus/node-exporter:v1.8.2' */
+  /**
+   * Prometheus node exporter (CPU, memory, disks, network; EFA counters through its textfile collector).
+   * @default 'quay.io/prometheus/node-exporter:v1.8.2'
+   */
   readonly nodeExporter?: string;
-  /** @default 'nvcr.io/nvidia/k8s/dcgm-exporter:3.3.9-3.6.1-ubuntu22.04' */
+  /**
+   * NVIDIA DCGM exporter (GPU health and activity), on GPU nodes.
+   * @default 'nvcr.io/nvidia/k8s/dcgm-exporter:3.3.9-3.6.1-ubuntu22.04'
+   */
   readonly dcgmExporter?: string;
 }
 
@@ -109,9 +127,15 @@ export interface TrainingObservabilityProps {
    * @default true
    */
   readonly grafana?: boolean;
-  /** @default GrafanaAuthentication.AWS_SSO */
+  /**
+   * How users sign in to Grafana.
+   * @default GrafanaAuthentication.AWS_SSO
+   */
   readonly grafanaAuthentication?: GrafanaAuthentication;
-  /** @default - see ExporterImages */
+  /**
+   * Images of the exporters and the collector on the nodes (mirror them to ECR for a cluster without internet).
+   * @default - see ExporterImages
+   */
   readonly exporterImages?: ExporterImages;
   /**
    * Seconds between scrapes on the nodes.

@@ -3,7 +3,10 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 
 export interface AccessLogsBucketProps {
-  /** @default RemovalPolicy.RETAIN */
+  /**
+   * What happens to the bucket when the stack no longer has it.
+   * @default RemovalPolicy.RETAIN
+   */
   readonly removalPolicy?: RemovalPolicy;
 }
 

@@ -34,8 +34,11 @@ export interface ILustreStorage extends IConstruct, ec2.IConnectable {
 
 /** Attributes of an existing FSx for Lustre file system. */
 export interface LustreStorageAttributes {
+  /** e.g. `fs-0123456789abcdef0`. */
   readonly fileSystemId: string;
+  /** e.g. `fs-0123456789abcdef0.fsx.us-east-1.amazonaws.com`. */
   readonly dnsName: string;
+  /** The Lustre mount name, e.g. `abcdefgh`. */
   readonly mountName: string;
   /** The file system's security group: clients are allowed in on the Lustre ports. */
   readonly securityGroup: ec2.ISecurityGroup;
@@ -55,7 +58,10 @@ export interface LustreStorageProps {
    * @default 250
    */
   readonly perUnitThroughputMBps?: number;
-  /** @default LustreDataCompression.LZ4 */
+  /**
+   * Compression of file data (LZ4 typically saves capacity and throughput on tokenized data and checkpoints).
+   * @default LustreDataCompression.LZ4
+   */
   readonly dataCompression?: LustreDataCompression;
   /**
    * Metadata IOPS: 1500, 3000, 6000, 12000, then multiples of 12000 up to 192000 (user-provisioned mode).

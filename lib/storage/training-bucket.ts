@@ -13,7 +13,10 @@ export interface TrainingBucketProps {
    * @default - noncurrent versions are kept
    */
   readonly noncurrentVersionExpiration?: Duration;
-  /** @default RemovalPolicy.RETAIN */
+  /**
+   * What happens to the bucket when the stack no longer has it.
+   * @default RemovalPolicy.RETAIN
+   */
   readonly removalPolicy?: RemovalPolicy;
 }
 
