@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-import { runCli } from './cli';
+import { runCommand } from './cli';
 
 // exitCode rather than process.exit(): exiting at once can cut off output still being written to a pipe.
-process.exitCode = runCli(process.argv.slice(2), {
+void runCommand(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
-});
+}).then((code) => { process.exitCode = code; });

@@ -1,6 +1,8 @@
+import { chmodSync, writeFileSync } from 'node:fs';
 import { parseArgs, ParseArgsConfig } from 'node:util';
 import { PERSISTENT_2_PER_UNIT_THROUGHPUTS } from './checkpoint';
 import { PlannerInputError } from './errors';
+import { QuotaClient, runQuotasCommand } from './quota-check';
 import { findGpu, gpuIds } from './gpus';
 import { findInstanceType, instanceTypeNames } from './instances';
 import { ParallelLayout, Recomputation, TrainingOptions, validateLayout } from './layout';
@@ -8,6 +10,7 @@ import { DEFAULT_MEMORY_THRESHOLD, estimateMemory, memoryVerdict } from './memor
 import { defineModel, findModel, ModelArchitecture, modelIds } from './models';
 import { DEFAULT_GOODPUT, planTraining } from './plan';
 import { renderEstimate, renderPlan, renderSearch, EstimateReport, estimateJson, searchJson } from './cli-render';
+import { renderMegatronSbatch } from './sbatch';
 import { searchLayouts } from './search';
 import { ClusterFabric, defaultFabric, estimateThroughput, fabricForInstance } from './throughput';
 
@@ -47,11 +50,19 @@ const COMMAND_OPTIONS: Record<string, Options> = {
   plan: {
     ...MODEL_OPTIONS, ...TRAINING_OPTIONS, 'instance': str, 'nodes': str, 'tokens': str, 'seq': str, 'gbs': str,
     'price-per-node-hour': str, 'fsx-tib': str, 'fsx-throughput': str, 'goodput': str,
-    'checkpoint-interval-min': str, 'max-mbs': str, 'max-vp': str,
+    'checkpoint-interval-min': str, 'max-mbs': str, 'max-vp': str, 'measured-tflops': str, 'emit-sbatch': str,
   },
 };
 
-/** Runs `cdk-hyperpod-plan <command> [options]` and returns the exit code. */
+/**
+ * Runs any command, `quotas` included: it may call the Service Quotas API (with --check), so it is asynchronous.
+ * `client` replaces the AWS client in tests.
+ */
+export async function runCommand(argv: string[], out: CliOutput, client?: QuotaClient): Promise<number> {
+  return argv[0] === 'quotas' ? runQuotasCommand(argv.slice(1), out, client) : runCli(argv, out);
+}
+
+/** Runs `cdk-hyperpod-plan <command> [options]` (the planning commands) and returns the exit code. */
 export function runCli(argv: string[], out: CliOutput): number {
   const [command, ...rest] = argv;
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
@@ -60,7 +71,7 @@ export function runCli(argv: string[], out: CliOutput): number {
   }
   const options = COMMAND_OPTIONS[command];
   if (!options) {
-    out.stderr(`error: unknown command '${command}'; commands: estimate, search, plan\n\n${usage()}\n`);
+    out.stderr(`error: unknown command '${command}'; commands: estimate, search, plan, quotas\n\n${usage()}\n`);
     return EXIT_BAD_INPUT;
   }
   try {
@@ -145,8 +156,22 @@ function runPlan(values: Values): string {
     maxMbs: integer(values, 'max-mbs', 16), maxVp: integer(values, 'max-vp', 8),
     fsxCapacityTiB: optionalNumber(values, 'fsx-tib'), fsxPerUnitThroughputMBps: number(values, 'fsx-throughput', 250),
     checkpointIntervalMinutes: number(values, 'checkpoint-interval-min', 30),
+    measuredTflopsPerGpu: optionalNumber(values, 'measured-tflops'),
   });
-  return values.json ? JSON.stringify(plan, null, 2) : renderPlan(plan);
+  const sbatchFile = values['emit-sbatch'] === undefined ? undefined : text(values, 'emit-sbatch');
+  if (sbatchFile !== undefined) writeSbatch(sbatchFile, renderMegatronSbatch(plan));
+  const note = sbatchFile === undefined ? '' : `\n\nMegatron-LM launch script: ${sbatchFile}`;
+  return values.json ? JSON.stringify(plan, null, 2) : renderPlan(plan) + note;
+}
+
+/** Writes the generated launch script, executable; a path that cannot be written is an input error. */
+function writeSbatch(file: string, script: string): void {
+  try {
+    writeFileSync(file, script);
+    chmodSync(file, 0o755);
+  } catch (e) {
+    throw new PlannerInputError('emit-sbatch', `cannot write '${file}': ${(e as Error).message}`);
+  }
 }
 
 /** A catalog model (`--model`) or a custom architecture from the six size flags. */
@@ -304,6 +329,9 @@ Example: cdk-hyperpod-plan search --model llama-3.3-70b --gpu h100-80gb --gpus 2
   --fsx-throughput N       its per-unit throughput, MB/s/TiB: ${PERSISTENT_2_PER_UNIT_THROUGHPUTS.join(', ')} (default 250)
   --checkpoint-interval-min N  minutes between checkpoints (default 30)
   --max-mbs N --max-vp N   search limits (defaults 16, 8)
+  --measured-tflops X      TFLOP/s per GPU measured for the chosen layout (throughput-probe.sh): replaces the
+                           predicted speed in the step time, days and cost
+  --emit-sbatch FILE       also write a Megatron-LM Slurm launch script for the plan to FILE (catalog models)
 
 ${MODEL_HELP}
 
@@ -319,6 +347,7 @@ Commands:
   estimate   memory and speed of one layout
   search     every valid layout for a GPU count, fastest first among those that fit
   plan       best layout, days, GPU-hours, cost, checkpoints and FSx for a run
+  quotas     the service quotas a deployment needs; --check compares them with the account
 
 Run 'cdk-hyperpod-plan <command> --help' for its options.
 

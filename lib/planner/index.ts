@@ -7,7 +7,7 @@ export type { GpuSpec } from './gpus';
 export { HYPERPOD_GPU_INSTANCES, findInstanceType, instanceTypeNames } from './instances';
 export type { GpuInstanceType } from './instances';
 export { Recomputation, layoutProblems, validateLayout } from './layout';
-export type { LayoutContext, ParallelLayout, TrainingOptions } from './layout';
+export type { LayoutContext, ParallelLayout, ResolvedTrainingOptions, TrainingOptions } from './layout';
 export { DEFAULT_MEMORY_THRESHOLD, estimateMemory, memoryVerdict } from './memory';
 export type { MemoryEstimate, MemoryInput, MemoryVerdict } from './memory';
 export { flopsPerToken } from './flops';
@@ -25,5 +25,19 @@ export {
 export type { CheckpointEstimate, CheckpointInput, FsxConfiguration, FsxRequirement } from './checkpoint';
 export { DEFAULT_GOODPUT, planTraining } from './plan';
 export type { PlanInput, TrainingPlan } from './plan';
-export { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, runCli } from './cli';
+export { renderMegatronSbatch } from './sbatch';
+export type { SbatchOptions } from './sbatch';
+export {
+  CLUSTER_INTERFACE_ENDPOINT_COUNT, CONFIRMED_QUOTA_CODES, DEFAULT_ACCELERATED_EBS_GIB, DEFAULT_CPU_EBS_GIB,
+  EBS_VOLUME_SIZE_QUOTA, FILE_SYSTEM_NETWORK_INTERFACES, INSTANCES_ACROSS_CLUSTERS_QUOTA, INSTANCES_PER_CLUSTER_QUOTA,
+  MAX_EBS_VOLUME_GIB, NETWORK_INTERFACES_QUOTA, NodeRole, QuotaServiceCode,
+  clusterUsageQuotaName, ebsVolumeGiB, requireHyperPodInstanceType, requiredQuotas, totalEbsGiB,
+} from './quotas';
+export type { DeploymentShape, QuotaNodeGroup, QuotaRequirement } from './quotas';
+export {
+  QUOTAS_HELP, QuotaExitCode, QuotaStatus,
+  checkQuotas, isMissingCredentials, requestCommand, runQuotasCommand, serviceQuotasClient,
+} from './quota-check';
+export type { QuotaCheck, QuotaClient } from './quota-check';
+export { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, runCli, runCommand } from './cli';
 export type { CliOutput } from './cli';

@@ -1,7 +1,8 @@
 import { CheckpointEstimate, FsxConfiguration, sizeCheckpoint, smallestFsxFor } from './checkpoint';
 import { PlannerInputError, requirePositive, requirePositiveInteger } from './errors';
+import { flopsPerToken } from './flops';
 import { findInstanceType } from './instances';
-import { ParallelLayout, TrainingOptions } from './layout';
+import { ParallelLayout, resolveOptions, ResolvedTrainingOptions, TrainingOptions } from './layout';
 import { MemoryEstimate } from './memory';
 import { ModelArchitecture } from './models';
 import { LayoutCandidate, searchLayouts } from './search';
@@ -51,11 +52,20 @@ export interface PlanInput {
    * @default 2
    */
   readonly checkpointsRetained?: number;
+  /**
+   * Model TFLOP/s per GPU measured for the layout the plan picks (Megatron's non-causal convention, as the
+   * throughput probe reports it). Replaces the model's prediction in the speed, step time, days and cost; the
+   * prediction stays in `predictedTflopsPerGpu`.
+   * @default - the throughput model's prediction
+   */
+  readonly measuredTflopsPerGpu?: number;
 }
 
 /** A training run: the best layout that fits and what it costs. */
 export interface TrainingPlan {
   readonly modelName: string;
+  /** The model planned for. */
+  readonly model: ModelArchitecture;
   readonly instanceType: string;
   readonly nodes: number;
   readonly gpus: number;
@@ -64,7 +74,19 @@ export interface TrainingPlan {
   readonly memory: MemoryEstimate;
   /** threshold × GPU memory. */
   readonly memoryLimitGiB: number;
+  /** Tokens to train on. */
+  readonly tokens: number;
+  readonly sequenceLength: number;
+  /** Sequences per step. */
+  readonly globalBatchSize: number;
+  /** The training settings, defaults applied. */
+  readonly options: ResolvedTrainingOptions;
+  /** Model TFLOP/s per GPU the plan runs at: the measurement when one was given, else the prediction. */
   readonly tflopsPerGpu: number;
+  /** The throughput model's TFLOP/s per GPU for the layout. */
+  readonly predictedTflopsPerGpu: number;
+  /** The measured TFLOP/s per GPU the plan is based on, when one was given. */
+  readonly measuredTflopsPerGpu?: number;
   readonly tokensPerSecondPerGpu: number;
   readonly mfu: number;
   readonly stepSeconds: number;
@@ -77,6 +99,10 @@ export interface TrainingPlan {
   /** nodeHours × pricePerNodeHour, when a price was given. */
   readonly cost?: number;
   readonly checkpoint: CheckpointEstimate;
+  /** Minutes between checkpoints the file system was sized for. */
+  readonly checkpointIntervalMinutes: number;
+  /** Checkpoints the file system was sized to hold. */
+  readonly checkpointsRetained: number;
   /** Smallest PERSISTENT_2 file system for the checkpoints and dataset. */
   readonly recommendedFsx: FsxConfiguration;
   /** Host memory of one node (for the staging buffers of asynchronous checkpoints). */
@@ -102,24 +128,47 @@ export function planTraining(input: PlanInput): TrainingPlan {
       + 'GPU, enable recomputation or raise the memory threshold');
   }
   const goodput = input.goodput ?? DEFAULT_GOODPUT;
+  const speed = speedOf(input, best, gpus, fabric.gpu.denseBf16Tflops);
   const steps = Math.ceil(input.tokens / (input.globalBatchSize * input.sequenceLength));
-  const seconds = steps * best.throughput.stepSeconds / goodput;
+  const seconds = steps * speed.stepSeconds / goodput;
   const checkpoint = sizeCheckpoint({
     model: input.model, gpus, gpusPerNode: instance.gpusPerNode,
     fsxCapacityTiB: input.fsxCapacityTiB, fsxPerUnitThroughputMBps: input.fsxPerUnitThroughputMBps,
   });
-  const recommendedFsx = recommendFsx(input, checkpoint);
+  const checkpointIntervalMinutes = input.checkpointIntervalMinutes ?? 30;
+  const checkpointsRetained = input.checkpointsRetained ?? 2;
+  const recommendedFsx = recommendFsx(input, checkpoint, checkpointIntervalMinutes, checkpointsRetained);
   const nodeHours = input.nodes * seconds / 3600;
   const plan = {
-    modelName: input.model.name, instanceType: instance.name, nodes: input.nodes, gpus,
+    modelName: input.model.name, model: input.model, instanceType: instance.name, nodes: input.nodes, gpus,
     layout: best.layout, memory: best.memory, memoryLimitGiB: best.verdict.limitGiB,
-    tflopsPerGpu: best.throughput.tflopsPerGpu, tokensPerSecondPerGpu: best.throughput.tokensPerSecondPerGpu,
-    mfu: best.throughput.mfu, stepSeconds: best.throughput.stepSeconds, steps, goodput,
-    days: seconds / 86400, gpuHours: gpus * seconds / 3600, nodeHours,
+    tokens: input.tokens, sequenceLength: input.sequenceLength, globalBatchSize: input.globalBatchSize,
+    options: resolveOptions(input.options),
+    ...speed, predictedTflopsPerGpu: best.throughput.tflopsPerGpu, measuredTflopsPerGpu: input.measuredTflopsPerGpu,
+    steps, goodput, days: seconds / 86400, gpuHours: gpus * seconds / 3600, nodeHours,
     cost: input.pricePerNodeHour === undefined ? undefined : nodeHours * input.pricePerNodeHour,
-    checkpoint, recommendedFsx, hostMemoryGiBPerNode: instance.hostMemoryGiB,
+    checkpoint, checkpointIntervalMinutes, checkpointsRetained, recommendedFsx,
+    hostMemoryGiBPerNode: instance.hostMemoryGiB,
   };
   return { ...plan, summary: summarise(plan, best) };
+}
+
+/**
+ * The layout's speed: the throughput model's, or derived from a measured TFLOP/s per GPU with the same FLOPs per
+ * token (tokens/s = TFLOP/s / FLOPs per token; step time = tokens per step / (GPUs × tokens/s)).
+ */
+function speedOf(input: PlanInput, best: LayoutCandidate, gpus: number, peakTflops: number) {
+  const measured = input.measuredTflopsPerGpu;
+  if (measured === undefined) {
+    const t = best.throughput;
+    return { tflopsPerGpu: t.tflopsPerGpu, tokensPerSecondPerGpu: t.tokensPerSecondPerGpu, mfu: t.mfu,
+      stepSeconds: t.stepSeconds };
+  }
+  const tokensPerSecondPerGpu = measured * 1e12 / flopsPerToken(input.model, input.sequenceLength);
+  return {
+    tflopsPerGpu: measured, tokensPerSecondPerGpu, mfu: measured / peakTflops,
+    stepSeconds: input.globalBatchSize * input.sequenceLength / (gpus * tokensPerSecondPerGpu),
+  };
 }
 
 function validatePlanInput(input: PlanInput): void {
@@ -130,16 +179,23 @@ function validatePlanInput(input: PlanInput): void {
     throw new PlannerInputError('goodput', `must be in (0, 1], got ${goodput}`);
   }
   if (input.pricePerNodeHour !== undefined) requirePositive('pricePerNodeHour', input.pricePerNodeHour);
+  if (input.measuredTflopsPerGpu !== undefined) {
+    requirePositive('measuredTflopsPerGpu', input.measuredTflopsPerGpu);
+    const gpu = fabricForInstance(findInstanceType(input.instanceType)).gpu;
+    if (input.measuredTflopsPerGpu > gpu.denseBf16Tflops) {
+      throw new PlannerInputError('measuredTflopsPerGpu', `cannot exceed the ${gpu.name}'s dense BF16 peak of `
+        + `${gpu.denseBf16Tflops} TFLOP/s, got ${input.measuredTflopsPerGpu}`);
+    }
+  }
 }
 
 /**
  * Capacity for the retained checkpoints and the tokenized dataset (Megatron stores token ids as uint16 below a
  * 65,500-token vocabulary, else int32), kept under 80% full; throughput to write a checkpoint within the interval.
  */
-function recommendFsx(input: PlanInput, checkpoint: CheckpointEstimate): FsxConfiguration {
-  const retained = input.checkpointsRetained ?? 2;
+function recommendFsx(input: PlanInput, checkpoint: CheckpointEstimate, intervalMinutes: number,
+  retained: number): FsxConfiguration {
   requirePositiveInteger('checkpointsRetained', retained);
-  const intervalMinutes = input.checkpointIntervalMinutes ?? 30;
   requirePositive('checkpointIntervalMinutes', intervalMinutes);
   const datasetBytes = input.tokens * (input.model.vocabSize < 65500 ? 2 : 4);
   const dataGiB = (retained * checkpoint.bytes + datasetBytes) / GIB;
@@ -153,7 +209,8 @@ function summarise(plan: Omit<TrainingPlan, 'summary'>, best: LayoutCandidate): 
   const cost = plan.cost === undefined ? '' : `, cost ${Math.round(plan.cost).toLocaleString('en-US')}`;
   return `${plan.modelName} on ${plan.nodes}x ${plan.instanceType} (${plan.gpus} GPUs): `
     + `TP${l.tp} PP${l.pp} CP${l.cp} DP${l.dp} mbs${l.mbs} vp${l.vp}, ${plan.memory.totalGiB.toFixed(1)} GiB/GPU, `
-    + `${plan.tflopsPerGpu.toFixed(0)} TFLOP/s/GPU, ${plan.days.toFixed(1)} days, `
+    + `${plan.tflopsPerGpu.toFixed(0)} TFLOP/s/GPU${plan.measuredTflopsPerGpu === undefined ? '' : ' (measured)'}, `
+    + `${plan.days.toFixed(1)} days, `
     + `${Math.round(plan.gpuHours).toLocaleString('en-US')} GPU-hours${cost}; `
     + `checkpoint ${plan.checkpoint.sizeGB.toFixed(0)} GB, FSx ${plan.recommendedFsx.storageCapacityGiB} GiB `
     + `at ${plan.recommendedFsx.perUnitThroughputMBps} MB/s/TiB`;

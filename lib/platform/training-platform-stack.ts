@@ -3,8 +3,9 @@ import { Construct } from 'constructs';
 import { HyperPodCluster } from '../cluster/hyperpod-cluster';
 import { ModelEndpoint } from '../inference/model-endpoint';
 import { PlannedNodes } from '../network/subnet-sizing';
+import { renderMegatronSbatch } from '../planner/sbatch';
 import { TrainingNetwork } from '../network/training-network';
-import { ALL_DATA_REPOSITORY_EVENTS } from '../storage/data-repository-association';
+import { DataRepositoryEvent } from '../storage/data-repository-association';
 import { LustreStorage } from '../storage/lustre-storage';
 import { SlackOptions, TrainingObservability } from '../observability/training-observability';
 import { TrainingPlatformProfile } from './profiles';
@@ -73,6 +74,11 @@ export class TrainingPlatformStack extends Stack {
       clusterName: `hyperpod-${profile.name}`,
       accessLogsBucket: this.storage.accessLogsBucket,
     });
+    // The plan's Megatron-LM launch script, copied to /fsx/jobs by the 90-job-templates lifecycle step.
+    if (profile.plan) {
+      this.cluster.lifecycleScripts.addFile(`jobs/pretrain-${profile.name}.sbatch`,
+        renderMegatronSbatch(profile.plan, { runName: profile.name, partition: this.cluster.partitions[0] }));
+    }
 
     if (props.servingModelKey) {
       this.modelEndpoint = new ModelEndpoint(this, 'Serving', {
@@ -102,10 +108,11 @@ export class TrainingPlatformStack extends Stack {
       perUnitThroughputMBps: profile.fsxPerUnitThroughputMBps,
     });
     storage.addDataRepository({ fileSystemPath: '/datasets', bucket: storage.datasetsBucket });
+    // Checkpoints flow to S3 as they are written; removing one from FSx (to make room) keeps it in S3.
     storage.addDataRepository({
       fileSystemPath: '/checkpoints',
       bucket: storage.checkpointsBucket,
-      autoExportEvents: ALL_DATA_REPOSITORY_EVENTS,
+      autoExportEvents: [DataRepositoryEvent.NEW, DataRepositoryEvent.CHANGED],
     });
     return storage;
   }

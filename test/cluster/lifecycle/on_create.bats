@@ -39,7 +39,8 @@ started_steps() {
 @test "a Controller node runs only the steps marked for controllers" {
   STUB_HOST_IPS=10.1.0.10 on_create
   [ "$status" -eq 0 ]
-  [ "$(started_steps)" = "10-wait-network 20-verify-fsx 70-observability 80-job-notifications " ]
+  [ "$(started_steps)" = "10-wait-network 20-verify-fsx 70-observability 80-job-notifications 90-job-templates " ]
+  [ -x "$PROVISION_ROOT/fsx/jobs/nccl-allreduce-check.sbatch" ]
   grep -q "step 30-containers: skipped (runs on Login Compute)" "$LOG"
   [ -z "$(calls docker)" ]
   [ ! -e "$PROVISION_ROOT/usr/local/bin/preload" ]

@@ -1,0 +1,248 @@
+import { execFile } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { PlannerInputError } from '../../lib/planner/errors';
+import { ParallelLayout, Recomputation } from '../../lib/planner/layout';
+import { defineModel, findModel, MODEL_CATALOG } from '../../lib/planner/models';
+import { planTraining, TrainingPlan } from '../../lib/planner/plan';
+import { renderMegatronSbatch, SbatchOptions } from '../../lib/planner/sbatch';
+import { SWALLOW_70B_PLAN } from '../../lib/platform/profiles';
+import { readCsv } from './fixtures';
+
+/** Plans whose layouts cover virtual stages, context parallelism, TP 1 and recomputation. */
+const PLANS: Record<string, TrainingPlan> = {
+  swallow: SWALLOW_70B_PLAN,
+  contextParallel: planTraining({ model: findModel('llama-3.3-70b'), instanceType: 'ml.p5en.48xlarge', nodes: 8,
+    tokens: 1e11, sequenceLength: 16384, globalBatchSize: 1024 }),
+  tp1: planTraining({ model: findModel('llama-3.1-8b'), instanceType: 'ml.p5.48xlarge', nodes: 1, tokens: 1e10,
+    sequenceLength: 4096, globalBatchSize: 512 }),
+  qwen: planTraining({ model: findModel('qwen2.5-7b'), instanceType: 'ml.p5.48xlarge', nodes: 1, tokens: 1e10,
+    sequenceLength: 32768, globalBatchSize: 128, options: { recomputation: Recomputation.SELECTIVE } }),
+  llama2: planTraining({ model: findModel('llama-2-7b'), instanceType: 'ml.g5.48xlarge', nodes: 2, tokens: 1e9,
+    sequenceLength: 4096, globalBatchSize: 256, options: { recomputation: Recomputation.FULL } }),
+};
+
+/** The arguments of the MEGATRON_ARGS array, one flag (with its value) per entry. */
+function megatronArgs(script: string): string[] {
+  const start = script.indexOf('MEGATRON_ARGS=(\n');
+  const end = script.indexOf('\n)\n', start);
+  return script.slice(start, end).split('\n').slice(1).map((l) => l.trim()).filter((l) => !l.startsWith('#'));
+}
+
+/** The plan with another layout (and other fields), as a hand-made plan the generator must check. */
+function variant(plan: TrainingPlan, layout: Partial<ParallelLayout>, extra: Partial<TrainingPlan> = {}): TrainingPlan {
+  return { ...plan, layout: { ...plan.layout, ...layout }, ...extra };
+}
+
+describe('renderMegatronSbatch: the swallow-70b plan', () => {
+  const options: SbatchOptions = { runName: 'swallow-70b', partition: 'gpu' };
+  const script = renderMegatronSbatch(SWALLOW_70B_PLAN, options);
+  const args = megatronArgs(script);
+
+  test('the script the reference profile ships', () => {
+    expect(script).toMatchSnapshot();
+  });
+
+  test('the plan\'s layout: TP8 PP2 with 4 virtual stages of 10 layers, sequence parallelism, overlapped optimizer', () => {
+    expect(SWALLOW_70B_PLAN.layout).toMatchObject({ tp: 8, pp: 2, cp: 1, dp: 16, mbs: 1, vp: 4 });
+    expect(args).toEqual(expect.arrayContaining([
+      '--tensor-model-parallel-size 8', '--pipeline-model-parallel-size 2', '--num-layers-per-virtual-pipeline-stage 10',
+      '--context-parallel-size 1', '--sequence-parallel', '--use-distributed-optimizer', '--overlap-grad-reduce',
+      '--overlap-param-gather', '--micro-batch-size 1', '--global-batch-size 1024',
+    ]));
+    expect(script).toContain('  MEGATRON_ARGS+=(--tp-comm-overlap)');
+    expect(script).toMatch(/^#SBATCH --nodes=32$/m);
+    expect(script).toMatch(/^#SBATCH --partition=gpu$/m);
+  });
+
+  test('Llama 3.3 70B from the catalog: GQA, RoPE with Llama 3 scaling, RMSNorm, SwiGLU, untied embeddings, bf16', () => {
+    expect(args).toEqual(expect.arrayContaining([
+      '--num-layers 80', '--hidden-size 8192', '--ffn-hidden-size 28672', '--num-attention-heads 64',
+      '--group-query-attention', '--num-query-groups 8', '--seq-length 8192', '--max-position-embeddings 131072',
+      '--position-embedding-type rope', '--rotary-base 500000', '--use-rope-scaling', '--normalization RMSNorm',
+      '--swiglu', '--untie-embeddings-and-output-weights', '--bf16', '--use-flash-attn',
+    ]));
+    expect(args).not.toContain('--add-qkv-bias');
+  });
+
+  test('asynchronous torch_dist checkpoints at the interval the file system was sized for: 60 min / 37.04 s = 97 steps', () => {
+    expect(SWALLOW_70B_PLAN.checkpointIntervalMinutes).toBe(60);
+    expect(Math.floor(60 * 60 / SWALLOW_70B_PLAN.stepSeconds)).toBe(97);
+    expect(script).toContain(`readonly GPUS_PER_NODE=8 TRAIN_STEPS=${SWALLOW_70B_PLAN.steps} SAVE_INTERVAL=97`);
+    expect(args).toContain('--ckpt-format torch_dist');
+    expect(script).toContain('MEGATRON_ARGS+=(--save "$CKPT_DIR" --save-interval "$SAVE_INTERVAL" --async-save');
+    expect(script).toContain(': "${KEEP_CHECKPOINTS:=4}"');
+  });
+
+  test('carries the plan\'s predictions for the probe, per node count with the layout\'s memory', () => {
+    expect(script).toContain(`# plan.tflops_per_gpu=${SWALLOW_70B_PLAN.tflopsPerGpu.toFixed(1)}`);
+    expect(script).toContain('# plan.flops_per_token=481434796032');
+    const predicted = script.split('\n').filter((l) => l.startsWith('# plan.predicted '));
+    expect(predicted.map((l) => /nodes=(\d+)/.exec(l)?.[1])).toEqual(['2', '4', '8', '16', '32']);
+    expect(predicted[4]).toContain(`tflops_per_gpu=${SWALLOW_70B_PLAN.tflopsPerGpu.toFixed(1)} `);
+    expect(predicted[4]).toMatch(/fits=yes$/);
+    expect(predicted[0]).toMatch(/ dp=1 .* fits=no$/);
+  });
+
+  test('data under the S3-backed /fsx/datasets, checkpoints and tokenizer under /fsx, inputs from the environment', () => {
+    expect(script).toContain(': "${DATA_PATH:=/fsx/datasets/swallow-70b/text_document}"');
+    expect(script).toContain(': "${CKPT_DIR:=$FSX/checkpoints/$RUN_NAME}"');
+    expect(script).toContain(': "${TOKENIZER_MODEL:=/fsx/models/llama-3.3-70b}"');
+    expect(script).toContain(': "${MEGATRON_DIR:=$FSX/Megatron-LM}"');
+    expect(script).toContain(': "${CONTAINER_IMAGE:=}"');
+    expect(script).not.toMatch(/git clone|curl |wget |pip install|docker pull/);
+  });
+});
+
+describe('flags follow the plan', () => {
+  test('context parallelism: TP4 PP2 CP2, no virtual stages', () => {
+    const plan = PLANS.contextParallel;
+    expect(plan.layout).toMatchObject({ tp: 4, pp: 2, cp: 2, vp: 1 });
+    const args = megatronArgs(renderMegatronSbatch(plan));
+    expect(args).toEqual(expect.arrayContaining(['--context-parallel-size 2', '--tensor-model-parallel-size 4',
+      '--sequence-parallel', '--seq-length 16384']));
+    expect(args.some((a) => a.startsWith('--num-layers-per-virtual-pipeline-stage'))).toBe(false);
+  });
+
+  test('TP 1: no sequence parallelism, no tensor-parallel overlap', () => {
+    expect(PLANS.tp1.layout).toMatchObject({ tp: 1, cp: 4 });
+    const script = renderMegatronSbatch(PLANS.tp1);
+    expect(megatronArgs(script)).toContain('--context-parallel-size 4');
+    expect(script).not.toContain('--sequence-parallel');
+    expect(script).not.toContain('--tp-comm-overlap');
+  });
+
+  test('virtual stages of 28 layers over PP2 VP7, Qwen\'s Q/K/V biases and RoPE base, selective recomputation', () => {
+    expect(PLANS.qwen.layout).toMatchObject({ tp: 4, pp: 2, vp: 7 });
+    const args = megatronArgs(renderMegatronSbatch(PLANS.qwen));
+    expect(args).toEqual(expect.arrayContaining(['--num-layers-per-virtual-pipeline-stage 2', '--add-qkv-bias',
+      '--rotary-base 1000000', '--norm-epsilon 1e-6', '--recompute-granularity selective', '--num-query-groups 4']));
+    expect(args).not.toContain('--use-rope-scaling');
+  });
+
+  test('full recomputation; multi-head attention without GQA flags', () => {
+    const args = megatronArgs(renderMegatronSbatch(PLANS.llama2));
+    expect(args).toEqual(expect.arrayContaining(['--recompute-granularity full', '--recompute-method uniform',
+      '--recompute-num-layers 1', '--rotary-base 10000', '--max-position-embeddings 4096']));
+    expect(args).not.toContain('--group-query-attention');
+  });
+
+  test('without the distributed optimizer or fp32 gradients, their flags go', () => {
+    const plan = planTraining({ model: findModel('llama-3.1-8b'), instanceType: 'ml.p5.48xlarge', nodes: 2,
+      tokens: 1e10, sequenceLength: 8192, globalBatchSize: 256,
+      options: { distributedOptimizer: false, fp32GradientAccumulation: false } });
+    const args = megatronArgs(renderMegatronSbatch(plan));
+    expect(args).toContain('--overlap-grad-reduce');
+    expect(args).not.toContain('--use-distributed-optimizer');
+    expect(args).not.toContain('--overlap-param-gather');
+    expect(args).not.toContain('--accumulate-allreduce-grads-in-fp32');
+    expect(renderMegatronSbatch(plan)).toContain('--no-distributed-optimizer --no-fp32-grad');
+  });
+});
+
+describe('position settings of every catalog model are its config.json\'s (model-configs.csv)', () => {
+  const rows = readCsv('model-configs.csv');
+  test.each(MODEL_CATALOG.map((m) => [m.id, m] as const))('%s', (_id, model) => {
+    const row = rows.find((r) => r.model.startsWith(model.name));
+    expect(row).toBeDefined();
+    const plan = variant(SWALLOW_70B_PLAN, { tp: 1, pp: 1, cp: 1, dp: 8, mbs: 1, vp: 1 },
+      { model, modelName: model.name, nodes: 1, gpus: 8, sequenceLength: 4096 });
+    const args = megatronArgs(renderMegatronSbatch(plan));
+    expect(args).toContain(`--rotary-base ${Number(row?.rope_theta)}`);
+    expect(args).toContain(`--max-position-embeddings ${Math.max(4096, Number(row?.max_position_embeddings))}`);
+    expect(args.includes('--add-qkv-bias')).toBe(row?.qkv_bias === 'true');
+    expect(args.includes('--untie-embeddings-and-output-weights')).toBe(row?.tie_word_embeddings === 'false');
+  });
+});
+
+describe('plans Megatron-LM cannot run are refused', () => {
+  test.each([
+    ['TP·PP·CP·DP different from the GPUs', variant(PLANS.swallow, { dp: 8 }),
+      /layout is not possible: TP·PP·CP·DP must equal the GPU count 256, got 8·2·1·8 = 128/],
+    ['layers not divisible by PP·VP', variant(PLANS.swallow, { vp: 3 }),
+      /PP·VP must divide the 80 layers, got 2·3 = 6/],
+    ['micro-batches not a multiple of PP with interleaving',
+      variant(PLANS.swallow, { pp: 4, dp: 8, mbs: 1 }, { globalBatchSize: 8 * 6 }),
+      /the interleaved schedule needs the 6 micro-batches per step to be a multiple of PP 4/],
+    ['nodes and GPUs that disagree', variant(PLANS.swallow, {}, { nodes: 16 }),
+      /gpus must be nodes × GPUs per node = 16 × 8, got 256/],
+  ])('%s', (_name, plan, message) => {
+    expect(() => renderMegatronSbatch(plan)).toThrow(PlannerInputError);
+    expect(() => renderMegatronSbatch(plan)).toThrow(message);
+  });
+
+  test('query groups not divisible by TP (the planner allows TP a multiple of them)', () => {
+    const custom = defineModel({ ...findModel('llama-3.1-8b'), id: 'custom', name: 'custom model', numKvHeads: 4 });
+    const plan = variant(PLANS.tp1, { tp: 8, cp: 1, dp: 1 }, { model: custom, modelName: custom.name });
+    expect(() => renderMegatronSbatch(plan, { rotaryBase: 500000 }))
+      .toThrow('cannot run under Megatron-LM: Megatron-LM splits the 4 query groups over the TP ranks, so TP must divide them, got 8');
+  });
+
+  test('a model outside the catalog needs its RoPE base', () => {
+    const custom = defineModel({ ...findModel('llama-3.1-8b'), id: 'custom', name: 'custom model' });
+    const plan = variant(PLANS.tp1, {}, { model: custom, modelName: custom.name });
+    expect(() => renderMegatronSbatch(plan)).toThrow(/rotaryBase is required for custom model/);
+    const args = megatronArgs(renderMegatronSbatch(plan, { rotaryBase: 250000 }));
+    expect(args).toEqual(expect.arrayContaining(['--rotary-base 250000', '--max-position-embeddings 4096']));
+  });
+});
+
+describe('options', () => {
+  test('names, paths, partition, time limit, schedule and tracking go where they belong', () => {
+    const script = renderMegatronSbatch(PLANS.swallow, {
+      runName: 'swallow-v2', fsxMountPath: '/lustre/', partition: 'p5', timeLimit: '7-00:00:00', saveIntervalSteps: 250,
+      dataPath: '0.7 /lustre/datasets/ja/text_document 0.3 /lustre/datasets/en/text_document',
+      tokenizerModel: '/lustre/models/swallow', initialCheckpoint: '/lustre/checkpoints/llama-3.3-70b-megatron',
+      learningRate: 2.5e-5, warmupSteps: 500, wandbProject: 'swallow',
+    });
+    expect(script).toMatch(/^#SBATCH --job-name=pretrain-swallow-v2$/m);
+    expect(script).toMatch(/^#SBATCH --time=7-00:00:00$/m);
+    expect(script).toContain('readonly FSX=/lustre RUN_NAME=swallow-v2');
+    expect(script).toContain('SAVE_INTERVAL=250');
+    expect(script).toContain(': "${DATA_PATH:=0.7 /lustre/datasets/ja/text_document 0.3 /lustre/datasets/en/text_document}"');
+    expect(script).toContain(': "${INITIAL_CHECKPOINT:=/lustre/checkpoints/llama-3.3-70b-megatron}"');
+    expect(script).toContain(': "${LR:=2.5e-5}"');
+    expect(script).toContain(': "${MIN_LR:=2.5e-6}"');
+    expect(script).toContain(': "${WANDB_PROJECT:=swallow}"');
+    expect(megatronArgs(script)).toContain('--lr-warmup-iters 500');
+  });
+
+  test.each([
+    [{ runName: 'my run' }, /runName must be letters, digits/],
+    [{ fsxMountPath: 'fsx' }, /fsxMountPath must be an absolute path, got 'fsx'/],
+    [{ dataPath: '/fsx/$(reboot)' }, /dataPath must be paths and weights separated by spaces/],
+    [{ timeLimit: 'a week' }, /timeLimit must be a Slurm time such as 7-00:00:00/],
+    [{ saveIntervalSteps: 0 }, /saveIntervalSteps must be a positive integer, got 0/],
+    [{ warmupSteps: 1e9 }, /warmupSteps must be a whole number of steps below the run's/],
+    [{ learningRate: -1 }, /learningRate must be a number greater than 0/],
+  ])('refuses %j', (options, message) => {
+    expect(() => renderMegatronSbatch(PLANS.swallow, options)).toThrow(message);
+  });
+});
+
+describe('the generated scripts pass shellcheck', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sbatch-'));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('every plan above, with and without options', async () => {
+    const files = Object.entries(PLANS).flatMap(([name, plan]) => {
+      const plain = path.join(dir, `${name}.sbatch`);
+      const withOptions = path.join(dir, `${name}-options.sbatch`);
+      fs.writeFileSync(plain, renderMegatronSbatch(plan));
+      fs.writeFileSync(withOptions, renderMegatronSbatch(plan, { runName: 'run', partition: 'gpu', timeLimit: '2-00:00:00',
+        initialCheckpoint: '/fsx/init', dataPath: '0.5 /fsx/a 0.5 /fsx/b' }));
+      return [plain, withOptions];
+    });
+    const result = await new Promise<{ code: number; output: string }>((resolve) => {
+      execFile('shellcheck', ['--shell=bash', ...files], (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, output: `${stdout}${stderr}` });
+      });
+    });
+    expect(result.output).toBe('');
+    expect(result.code).toBe(0);
+  });
+});
