@@ -13,9 +13,11 @@ export class ConfigurationError extends Error {
   public readonly field: string;
 
   constructor(scope: IConstruct, field: string, problem: string) {
-    super(`${scope.node.path}: ${field} ${problem}`);
+    // The app itself has an empty path.
+    const path = scope.node.path || 'App';
+    super(`${path}: ${field} ${problem}`);
     this.name = 'ConfigurationError';
-    this.constructPath = scope.node.path;
+    this.constructPath = path;
     this.field = field;
   }
 }

@@ -20,7 +20,7 @@ function nagFindings(stack: Stack): string[] {
 describe('profiles', () => {
   test('an unknown profile is refused with the known ones listed', () => {
     expect(() => profileNamed(testApp(), 'swallow-7b')).toThrow(
-      "profile must be one of swallow-70b, smoke (-c profile=NAME), got 'swallow-7b'");
+      "App: profile must be one of swallow-70b, smoke (-c profile=NAME), got 'swallow-7b'");
   });
 
   test('swallow-70b is sized from its plan: 32 p5 nodes, the planned FSx, the layout in an output', () => {
