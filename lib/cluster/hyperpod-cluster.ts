@@ -6,6 +6,7 @@ import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct } from 'constructs';
 import { ConfigurationError } from '../core/configuration-error';
+import { DEFAULT_ACCELERATED_EBS_GIB, DEFAULT_CPU_EBS_GIB } from '../core/hyperpod-instance-types';
 import { requireIntegerInRange, requireMatch } from '../core/validation';
 import { addressesForNodes, cidrMaskOf, usableAddresses } from '../network/subnet-sizing';
 import { ITrainingNetwork } from '../network/training-network';
@@ -267,7 +268,7 @@ export class HyperPodCluster extends Construct implements IHyperPodCluster {
   private renderGroup(group: PlannedGroup, props: HyperPodClusterProps): sagemaker.CfnCluster.ClusterInstanceGroupProperty {
     const accelerators = hasAccelerators(group.instanceType);
     const storage: sagemaker.CfnCluster.ClusterInstanceStorageConfigProperty[] = [
-      { ebsVolumeConfig: { volumeSizeInGb: group.ebsVolumeSizeGiB ?? (accelerators ? 500 : 100) } },
+      { ebsVolumeConfig: { volumeSizeInGb: group.ebsVolumeSizeGiB ?? (accelerators ? DEFAULT_ACCELERATED_EBS_GIB : DEFAULT_CPU_EBS_GIB) } },
     ];
     if (props.storage) {
       storage.push({ fsxLustreConfig: {

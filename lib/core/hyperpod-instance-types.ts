@@ -45,6 +45,17 @@ export const HYPERPOD_INSTANCE_TYPES: readonly HyperPodInstanceTypeInfo[] = [
   cpu('ml.t3.medium'), cpu('ml.t3.large'), cpu('ml.t3.xlarge'), cpu('ml.t3.2xlarge'),
 ];
 
+/**
+ * Subnet addresses an FSx for Lustre file system's network interfaces may take: an allowance (FSx does not
+ * document a count; it creates several, growing with capacity). Shared by the subnet sizing and the quotas.
+ */
+export const FILE_SYSTEM_NETWORK_INTERFACES = 16;
+
+/** The EBS volume HyperPodCluster gives a GPU or accelerator node when none is given, GiB. */
+export const DEFAULT_ACCELERATED_EBS_GIB = 500;
+/** The EBS volume HyperPodCluster gives a CPU node when none is given, GiB. */
+export const DEFAULT_CPU_EBS_GIB = 100;
+
 /** The catalog entry for `name`, or undefined when the type is not known. */
 export function findHyperPodInstanceType(name: string): HyperPodInstanceTypeInfo | undefined {
   return HYPERPOD_INSTANCE_TYPES.find((t) => t.name === name);

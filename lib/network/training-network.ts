@@ -3,6 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IConstruct } from 'constructs';
 import { ConfigurationError } from '../core/configuration-error';
+import { FILE_SYSTEM_NETWORK_INTERFACES } from '../core/hyperpod-instance-types';
 import { requireMatch } from '../core/validation';
 import {
   addressesForNodes, cidrMaskOf, PlannedNodes, smallestCidrMaskFor, usableAddresses,
@@ -54,8 +55,6 @@ export const CLUSTER_INTERFACE_ENDPOINTS: Record<string, ec2.InterfaceVpcEndpoin
   SecretsManager: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
 };
 
-/** ENIs that are not nodes but share the compute subnet: file-system servers and endpoints. */
-const FILE_SYSTEM_ADDRESSES = 16;
 
 export interface TrainingNetworkProps {
   /**
@@ -152,7 +151,7 @@ export class TrainingNetwork extends Construct implements ITrainingNetwork {
     super(scope, id);
     validateProps(this, props);
     this.requiredAddresses = addressesForNodes(this, 'plannedNodes', props.plannedNodes)
-      + FILE_SYSTEM_ADDRESSES
+      + FILE_SYSTEM_NETWORK_INTERFACES
       + (props.interfaceEndpoints ? Object.keys(CLUSTER_INTERFACE_ENDPOINTS).length : 0);
 
     const vpcCidr = props.vpcCidr ?? '10.0.0.0/16';

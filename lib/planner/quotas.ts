@@ -1,5 +1,6 @@
 import {
-  findHyperPodInstanceType, HYPERPOD_INSTANCE_TYPES, HyperPodInstanceTypeInfo,
+  DEFAULT_ACCELERATED_EBS_GIB, DEFAULT_CPU_EBS_GIB, FILE_SYSTEM_NETWORK_INTERFACES, findHyperPodInstanceType,
+  HYPERPOD_INSTANCE_TYPES, HyperPodInstanceTypeInfo,
 } from '../core/hyperpod-instance-types';
 import { PlannerInputError, requirePositiveInteger } from './errors';
 
@@ -118,20 +119,12 @@ export const CONFIRMED_QUOTA_CODES: Readonly<Record<string, string>> = {
 };
 
 /**
- * Network interfaces of an FSx for Lustre file system: the allowance TrainingNetwork reserves in the compute
- * subnet for them (FSx does not document a count; it creates several, growing with capacity).
- */
-export const FILE_SYSTEM_NETWORK_INTERFACES = 16;
-
-/**
  * Interface endpoints TrainingNetwork adds with `interfaceEndpoints: true` (the services of
  * CLUSTER_INTERFACE_ENDPOINTS in lib/network/training-network.ts; a test keeps the two equal).
  */
 export const CLUSTER_INTERFACE_ENDPOINT_COUNT = 12;
 
-/** HyperPodCluster's EBS volume per node when none is given, GiB. */
-export const DEFAULT_ACCELERATED_EBS_GIB = 500;
-export const DEFAULT_CPU_EBS_GIB = 100;
+export { DEFAULT_ACCELERATED_EBS_GIB, DEFAULT_CPU_EBS_GIB, FILE_SYSTEM_NETWORK_INTERFACES };
 
 /** The largest EBS volume HyperPod gives an instance group, GiB (VolumeSizeInGB 1-16384). */
 export const MAX_EBS_VOLUME_GIB = 16384;
