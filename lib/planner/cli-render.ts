@@ -1,5 +1,5 @@
 import { Align, duration, keyValues, num, pct, table } from './format';
-import { ParallelLayout, vpOf } from './layout';
+import { ParallelLayout, pipelineSplit, pipelineSplitText, vpOf } from './layout';
 import { MemoryEstimate, MemoryVerdict, memoryVerdict } from './memory';
 import { ModelArchitecture } from './models';
 import { TrainingPlan } from './plan';
@@ -19,12 +19,26 @@ export interface EstimateReport {
   readonly throughput: ThroughputEstimate;
 }
 
-function layoutText(l: ParallelLayout): string {
-  return `TP${l.tp} PP${l.pp} CP${l.cp} DP${l.dp} mbs${l.mbs} vp${vpOf(l)}`;
+/** `TP8 PP16 CP1 DP8 mbs1 vp1`, with the layers of each stage when they are uneven. */
+function layoutText(l: ParallelLayout, model: ModelArchitecture): string {
+  const stages = unevenStagesText(l, model);
+  return `TP${l.tp} PP${l.pp} CP${l.cp} DP${l.dp} mbs${l.mbs} vp${vpOf(l)}${stages ? ` ${stages}` : ''}`;
+}
+
+/** `(stages of 7 + 14×8 + 7 layers)` when PP does not divide the layers, else empty. */
+function unevenStagesText(l: ParallelLayout, model: ModelArchitecture): string {
+  const split = pipelineSplit(model.numLayers, l.pp);
+  return split?.uneven ? `(stages of ${pipelineSplitText(split)} layers)` : '';
 }
 
 function layoutJson(l: ParallelLayout) {
   return { tp: l.tp, pp: l.pp, cp: l.cp, dp: l.dp, mbs: l.mbs, vp: vpOf(l) };
+}
+
+/** Layers of the first, each middle and the last pipeline stage. */
+function stageLayersJson(model: ModelArchitecture, l: ParallelLayout) {
+  const split = pipelineSplit(model.numLayers, l.pp);
+  return split ? { first: split.first, middle: split.middle, last: split.last } : undefined;
 }
 
 function memoryJson(m: MemoryEstimate) {
@@ -38,6 +52,7 @@ export function estimateJson(r: EstimateReport) {
   return {
     model: r.model.id, gpu: r.fabric.gpu.type, gpusPerNode: r.fabric.gpusPerNode,
     gpus: r.layout.tp * r.layout.pp * r.layout.cp * r.layout.dp, layout: layoutJson(r.layout),
+    stageLayers: stageLayersJson(r.model, r.layout), mostLoadedStage: r.memory.stage,
     sequenceLength: r.sequenceLength, globalBatchSize: r.globalBatchSize,
     memoryGiB: memoryJson(r.memory), gpuMemoryGB: r.fabric.gpu.memoryGB, threshold: r.verdict.threshold,
     fits: r.verdict.fits, fits80: r.fits80,
@@ -53,10 +68,12 @@ export function renderEstimate(r: EstimateReport): string {
   const verdict = `${pct(r.verdict.usedFraction, 0)} of ${r.fabric.gpu.memoryGB} GB; `
     + `${r.verdict.fits ? 'fits' : 'does NOT fit'} under ${pct(r.verdict.threshold, 0)} = ${num(r.verdict.limitGiB, 1)} GiB`;
   return [
-    `${r.model.name} on ${gpus}x ${r.fabric.gpu.name} (${r.fabric.gpusPerNode} per node), ${layoutText(r.layout)}, `
-      + `sequence ${r.sequenceLength}, global batch ${r.globalBatchSize}`,
+    `${r.model.name} on ${gpus}x ${r.fabric.gpu.name} (${r.fabric.gpusPerNode} per node), `
+      + `${layoutText(r.layout, r.model)}, sequence ${r.sequenceLength}, global batch ${r.globalBatchSize}`,
     '',
-    'Memory of the most-loaded GPU',
+    pipelineSplit(r.model.numLayers, r.layout.pp)?.uneven
+      ? `Memory of the most-loaded GPU (pipeline stage ${m.stage + 1} of ${r.layout.pp}: ${m.stageLayers} layers)`
+      : 'Memory of the most-loaded GPU',
     keyValues([
       ['weights (bf16)', num(m.weightsGiB, 2), 'GiB'],
       ['gradients', num(m.gradientsGiB, 2), 'GiB'],
@@ -75,9 +92,10 @@ export function renderEstimate(r: EstimateReport): string {
   ].join('\n');
 }
 
-export function searchJson(candidates: readonly LayoutCandidate[], fabric: ClusterFabric) {
+export function searchJson(candidates: readonly LayoutCandidate[], fabric: ClusterFabric, model: ModelArchitecture) {
   return candidates.map((c) => ({
     ...layoutJson(c.layout),
+    stageLayers: stageLayersJson(model, c.layout),
     memoryGiB: memoryJson(c.memory),
     fits: c.verdict.fits,
     fits80: memoryVerdict(c.memory.totalGiB, fabric.gpu).fits,
@@ -92,21 +110,31 @@ export function renderSearch(model: ModelArchitecture, fabric: ClusterFabric, sh
   const title = `${model.name} on ${fabric.gpu.name} (${fabric.gpusPerNode} per node): `
     + `${total} layout(s), showing ${shown.length}: those that fit fastest first, then the others least memory first`;
   if (shown.length === 0) return `${title}\nNo layout fits; try more GPUs, --recompute full or --all to see why.`;
+  const uneven = new Map<number, string>();
+  for (const { layout: { pp } } of shown) {
+    const split = pipelineSplit(model.numLayers, pp);
+    if (split?.uneven) uneven.set(pp, pipelineSplitText(split));
+  }
   const rows = shown.map((c, i) => [
-    String(i + 1), String(c.layout.tp), String(c.layout.pp), String(c.layout.cp), String(c.layout.dp),
+    String(i + 1), String(c.layout.tp), `${c.layout.pp}${uneven.has(c.layout.pp) ? '*' : ''}`, String(c.layout.cp),
+    String(c.layout.dp),
     String(c.layout.mbs), String(vpOf(c.layout)), num(c.memory.totalGiB, 1), c.verdict.fits ? 'yes' : 'no',
     num(c.throughput.tflopsPerGpu, 1), num(c.throughput.tokensPerSecondPerGpu, 0), pct(c.throughput.bubbleFraction),
   ]);
   const header = ['#', 'TP', 'PP', 'CP', 'DP', 'mbs', 'vp', 'mem GiB', 'fits', 'TFLOP/s/GPU', 'tok/s/GPU', 'bubble'];
   const align = header.map((_, i) => (i === 8 ? Align.LEFT : Align.RIGHT));
-  return `${title}\n\n${table([header, ...rows], align)}`;
+  const note = uneven.size === 0 ? ''
+    : `\n* uneven pipeline stages, layers of the first + middle + last: ${[...uneven].sort((a, b) => a[0] - b[0])
+      .map(([pp, text]) => `PP${pp} ${text}`).join('; ')}`;
+  return `${title}\n\n${table([header, ...rows], align)}${note}`;
 }
 
 export function renderPlan(p: TrainingPlan): string {
   const c = p.checkpoint;
   const fsx = p.recommendedFsx;
   const rows: Array<[string, string, string?]> = [
-    ['layout', layoutText(p.layout)],
+    ['layout', `TP${p.layout.tp} PP${p.layout.pp} CP${p.layout.cp} DP${p.layout.dp} mbs${p.layout.mbs} `
+      + `vp${vpOf(p.layout)}`, unevenStagesText(p.layout, p.model)],
     ['memory per GPU', num(p.memory.totalGiB, 1), `GiB (limit ${num(p.memoryLimitGiB, 1)} GiB)`],
     ['speed per GPU', num(p.tflopsPerGpu, 1), `TFLOP/s (MFU ${pct(p.mfu)})`],
     ['tokens per GPU', num(p.tokensPerSecondPerGpu, 0), 'tokens/s'],

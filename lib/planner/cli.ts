@@ -142,7 +142,7 @@ function runSearch(values: Values): string {
     maxMbs: integer(values, 'max-mbs', 16), maxVp: integer(values, 'max-vp', 8), includeNonFitting: !!values.all,
   });
   const top = candidates.slice(0, values.top !== undefined ? integer(values, 'top') : values.json ? undefined : 10);
-  return values.json ? JSON.stringify(searchJson(top, fabric), null, 2)
+  return values.json ? JSON.stringify(searchJson(top, fabric, model), null, 2)
     : renderSearch(model, fabric, top, candidates.length);
 }
 

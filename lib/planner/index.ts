@@ -6,8 +6,10 @@ export { GPU_CATALOG, GpuArchitecture, GpuType, findGpu, gpuIds } from './gpus';
 export type { GpuSpec } from './gpus';
 export { HYPERPOD_GPU_INSTANCES, findInstanceType, instanceTypeNames } from './instances';
 export type { GpuInstanceType } from './instances';
-export { Recomputation, layoutProblems, validateLayout } from './layout';
-export type { LayoutContext, ParallelLayout, ResolvedTrainingOptions, TrainingOptions } from './layout';
+export { Recomputation, layoutProblems, pipelineSplit, validateLayout } from './layout';
+export type {
+  LayoutContext, ParallelLayout, PipelineSplit, ResolvedTrainingOptions, TrainingOptions,
+} from './layout';
 export { DEFAULT_MEMORY_THRESHOLD, estimateMemory, memoryVerdict } from './memory';
 export type { MemoryEstimate, MemoryInput, MemoryVerdict } from './memory';
 export { flopsPerToken } from './flops';

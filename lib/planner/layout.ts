@@ -80,8 +80,63 @@ export interface LayoutContext {
   readonly gpusPerNode?: number;
 }
 
+/**
+ * How the transformer layers are spread over the pipeline stages. When PP divides the layers, every stage holds
+ * L/PP. Otherwise (Megatron-LM `--decoder-first-pipeline-num-layers` / `--decoder-last-pipeline-num-layers`) the
+ * middle stages hold `middle = ⌈L/PP⌉` each and the first and last stages share the rest, the first taking the
+ * smaller half (it keeps the most micro-batches in flight): 126 layers over PP 16 are 7 + 14×8 + 7.
+ */
+export interface PipelineSplit {
+  /** Stages (PP). */
+  readonly stages: number;
+  /** Layers of the first stage (which also holds the input embedding). */
+  readonly first: number;
+  /** Layers of each of the PP − 2 middle stages (the largest count). */
+  readonly middle: number;
+  /** Layers of the last stage (which also holds the output layer and the loss). */
+  readonly last: number;
+  /** PP does not divide L: the first stage (and the last, unless the remainder is odd) holds fewer layers. */
+  readonly uneven: boolean;
+}
+
+/**
+ * The split of `numLayers` over `pp` stages, or undefined when there is none: uneven splits need PP ≥ 3 (a first,
+ * a last and at least one middle stage, as Megatron-LM computes the middle from what the first and last leave) and
+ * at least one layer on the first and last stages.
+ */
+export function pipelineSplit(numLayers: number, pp: number): PipelineSplit | undefined {
+  if (!Number.isInteger(numLayers) || !Number.isInteger(pp) || numLayers < 1 || pp < 1 || pp > numLayers) {
+    return undefined;
+  }
+  if (numLayers % pp === 0) {
+    const each = numLayers / pp;
+    return { stages: pp, first: each, middle: each, last: each, uneven: false };
+  }
+  if (pp < 3) return undefined;
+  const middle = Math.ceil(numLayers / pp);
+  const ends = numLayers - (pp - 2) * middle;
+  const first = Math.floor(ends / 2);
+  if (first < 1) return undefined;
+  return { stages: pp, first, middle, last: ends - first, uneven: true };
+}
+
+/** `7 + 14×8 + 7` for an uneven split; `16×8` for an even one. */
+export function pipelineSplitText(split: PipelineSplit): string {
+  if (!split.uneven) return `${split.stages}×${split.middle}`;
+  return `${split.first} + ${split.stages - 2}×${split.middle} + ${split.last}`;
+}
+
+/** Every pipeline size that can split `numLayers` layers, evenly or with fewer layers on the first and last stage. */
+export function pipelineSizes(numLayers: number): number[] {
+  return Array.from({ length: numLayers }, (_, i) => i + 1).filter((pp) => pipelineSplit(numLayers, pp) !== undefined);
+}
+
 type Rule = (model: ModelArchitecture, layout: ParallelLayout, ctx: LayoutContext) => string | undefined;
 
+/**
+ * The rules of the planner and of Megatron-LM (core_r0.9.0, the release the launch scripts target): what the search
+ * enumerates, what `estimate` and `plan` accept and what `renderMegatronSbatch` would otherwise refuse.
+ */
 const RULES: readonly Rule[] = [
   (_m, l) => positiveIntegers(l),
   (_m, l, c) => (c.totalGpus === undefined || l.tp * l.pp * l.cp * l.dp === c.totalGpus ? undefined
@@ -90,17 +145,22 @@ const RULES: readonly Rule[] = [
   // TP and CP exchange data every layer: they must stay on NVLink, inside one node, on aligned GPU groups.
   (_m, l, c) => (c.gpusPerNode === undefined || c.gpusPerNode % (l.tp * l.cp) === 0 ? undefined
     : `TP·CP must divide the ${c.gpusPerNode} GPUs of a node (stay inside it), got ${l.tp}·${l.cp} = ${l.tp * l.cp}`),
-  (m, l) => (m.numLayers % l.pp === 0 ? undefined
-    : `PP must divide the ${m.numLayers} layers (allowed: ${divisors(m.numLayers).join(', ')}), got ${l.pp}`),
+  (m, l) => pipelineRule(m, l),
   (m, l) => virtualStageRule(m, l),
   (m, l) => (m.numAttentionHeads % l.tp === 0 ? undefined
     : `TP must divide the ${m.numAttentionHeads} attention heads, got ${l.tp}`),
-  (m, l) => (m.numKvHeads % l.tp === 0 || l.tp % m.numKvHeads === 0 ? undefined
-    : `TP must divide the ${m.numKvHeads} KV heads or be a multiple of them, got ${l.tp}`),
+  // Megatron-LM splits the query groups over the TP ranks (it does not replicate KV heads).
+  (m, l) => (m.numKvHeads % l.tp === 0 ? undefined
+    : `TP must divide the ${m.numKvHeads} KV heads (query groups): Megatron-LM splits them over the TP ranks, `
+      + `got ${l.tp}`),
   (_m, l, c) => (l.cp === 1 || c.sequenceLength % (2 * l.cp) === 0 ? undefined
     : `the sequence length must be divisible by 2·CP (load-balanced causal CP), got ${c.sequenceLength} with CP ${l.cp}`),
+  (_m, l, c) => (l.tp === 1 || c.sequenceLength % (l.tp * l.cp) === 0 ? undefined
+    : `sequence parallelism splits each context-parallel chunk over TP, so TP·CP must divide the sequence length `
+      + `${c.sequenceLength}, got ${l.tp}·${l.cp} = ${l.tp * l.cp}`),
   (_m, l, c) => (c.globalBatchSize === undefined || c.globalBatchSize % (l.mbs * l.dp) === 0 ? undefined
     : `the global batch ${c.globalBatchSize} must be divisible by micro-batch·DP = ${l.mbs * l.dp}`),
+  (_m, l, c) => interleavedMicroBatchRule(l, c),
 ];
 
 function positiveIntegers(l: ParallelLayout): string | undefined {
@@ -110,12 +170,31 @@ function positiveIntegers(l: ParallelLayout): string | undefined {
   return bad.length === 0 ? undefined : bad.map(([k, v]) => `${k} must be a positive integer, got ${v}`).join('; ');
 }
 
+function pipelineRule(m: ModelArchitecture, l: ParallelLayout): string | undefined {
+  if (pipelineSplit(m.numLayers, l.pp)) return undefined;
+  const uneven = pipelineSizes(m.numLayers).filter((pp) => m.numLayers % pp !== 0);
+  return `PP must divide the ${m.numLayers} layers (${divisors(m.numLayers).join(', ')}) or, from 3 stages, split `
+    + 'them with fewer layers on the first and last stage and at least one on each'
+    + ` (${uneven.length === 0 ? 'none here' : uneven.join(', ')}), got ${l.pp}`;
+}
+
 function virtualStageRule(m: ModelArchitecture, l: ParallelLayout): string | undefined {
   const v = vpOf(l);
   if (v === 1) return undefined;
   if (l.pp === 1) return `virtual pipeline stages need PP > 1, got VP ${v} with PP 1`;
-  return m.numLayers % (l.pp * v) === 0 ? undefined
-    : `PP·VP must divide the ${m.numLayers} layers, got ${l.pp}·${v} = ${l.pp * v}`;
+  if (m.numLayers % (l.pp * v) === 0) return undefined;
+  return `PP·VP must divide the ${m.numLayers} layers, got ${l.pp}·${v} = ${l.pp * v}`
+    + (m.numLayers % l.pp === 0 ? ''
+      : ' (Megatron-LM core_r0.9.0 refuses uneven first and last stages with the interleaved schedule)');
+}
+
+/** Megatron-LM's interleaved schedule runs the micro-batches in groups of PP. */
+function interleavedMicroBatchRule(l: ParallelLayout, c: LayoutContext): string | undefined {
+  if (vpOf(l) === 1 || c.globalBatchSize === undefined || c.globalBatchSize % (l.mbs * l.dp) !== 0) return undefined;
+  const microBatches = c.globalBatchSize / (l.mbs * l.dp);
+  return microBatches % l.pp === 0 ? undefined
+    : `the interleaved schedule (VP ${vpOf(l)}) needs the ${microBatches} micro-batches per step to be a multiple `
+      + `of PP ${l.pp}`;
 }
 
 /** Every rule the layout breaks, in words; empty when it can run. */

@@ -1,7 +1,8 @@
 import { requirePositive } from './errors';
 import { GpuSpec } from './gpus';
 import {
-  ParallelLayout, Recomputation, resolveOptions, ResolvedTrainingOptions, TrainingOptions, vpOf,
+  ParallelLayout, pipelineSplit, PipelineSplit, Recomputation, resolveOptions, ResolvedTrainingOptions,
+  TrainingOptions, vpOf,
 } from './layout';
 import { effectiveVocabSize, ModelArchitecture, transformerLayerParameters } from './models';
 
@@ -10,6 +11,9 @@ import { effectiveVocabSize, ModelArchitecture, transformerLayerParameters } fro
  * 2411.06465, and the first author's `theoretical_memory_usage.py`): static memory of the most-loaded GPU (the
  * first pipeline stage) plus its activations, in GiB. NCCL buffers, the CUDA context and fragmentation are not
  * modelled; the 80% rule absorbs them.
+ *
+ * Uneven pipeline stages (PP not dividing the layers; see pipelineSplit) are an extension of the method: every
+ * stage is estimated the same way and the largest is reported (see stageMemory).
  */
 
 const GIB = 1024 ** 3;
@@ -43,17 +47,40 @@ export interface MemoryEstimate {
   readonly weightsGradientsOptimizerGiB: number;
   readonly activationsGiB: number;
   readonly totalGiB: number;
+  /** Pipeline stage of the most-loaded GPU, from 0 (the first stage whenever PP divides the layers). */
+  readonly stage: number;
+  /** Transformer layers that stage holds. */
+  readonly stageLayers: number;
 }
 
 /** Memory of the most-loaded GPU for a layout. */
 export function estimateMemory(input: MemoryInput): MemoryEstimate {
   const options = resolveOptions(input.options);
-  const params = parametersOnMostLoadedGpu(input.model, input.layout, options);
+  const { model, layout } = input;
+  const split = pipelineSplit(model.numLayers, layout.pp);
+  if (!split?.uneven) {
+    // The published method: the first stage is the most-loaded GPU.
+    return breakdown(input, options, parametersOnMostLoadedGpu(model, layout, options),
+      activationBytes(input, options), 0, model.numLayers / layout.pp);
+  }
+  // Uneven stages: the first stage has the embedding and PP micro-batches in flight but fewer layers; the second
+  // has more layers and PP − 1 in flight; the last has the output layer and loss with one in flight. The later
+  // middle stages hold as many layers with fewer micro-batches, so these three bound every stage.
+  const candidates = [0, 1, split.stages - 1].map((stage) => {
+    const layers = stageLayerCount(split, stage);
+    return breakdown(input, options, stageParameters(model, layout, options, split, stage),
+      stageActivationBytes(input, options, split, stage), stage, layers);
+  });
+  return candidates.reduce((a, b) => (b.totalGiB > a.totalGiB ? b : a));
+}
+
+function breakdown(input: MemoryInput, options: ResolvedTrainingOptions, params: number, activationBytes_: number,
+  stage: number, stageLayers: number): MemoryEstimate {
   const { dp, cp } = input.layout;
   const weights = params * 2 / GIB;
   const gradients = params * (options.fp32GradientAccumulation ? 4 : 2) / GIB;
   const optimizer = params * (options.distributedOptimizer ? 12 / (dp * cp) : 12) / GIB;
-  const activations = activationBytes(input, options) / GIB;
+  const activations = activationBytes_ / GIB;
   const static_ = weights + gradients + optimizer;
   return {
     parametersOnGpu: params,
@@ -63,20 +90,79 @@ export function estimateMemory(input: MemoryInput): MemoryEstimate {
     weightsGradientsOptimizerGiB: static_,
     activationsGiB: activations,
     totalGiB: static_ + activations,
+    stage,
+    stageLayers,
   };
 }
 
+function stageLayerCount(split: PipelineSplit, stage: number): number {
+  if (stage === 0) return split.first;
+  return stage === split.stages - 1 ? split.last : split.middle;
+}
+
 /**
- * The first stage holds 1/PP of the layers and the input embedding, all split by TP:
- * `[(P_layers − h)/p + h·V] / t`; with one stage it also holds the untied output layer and the final norm.
+ * Parameters of the most-loaded GPU. PP dividing the layers: the first stage holds 1/PP of the layers and the input
+ * embedding, all split by TP: `[(P_layers − h)/p + h·V] / t`; with one stage it also holds the untied output layer
+ * and the final norm. Uneven stages: the largest of the stages' parameters (see stageParameters).
  */
 export function parametersOnMostLoadedGpu(model: ModelArchitecture, layout: ParallelLayout,
   options: ResolvedTrainingOptions = resolveOptions()): number {
+  const split = pipelineSplit(model.numLayers, layout.pp);
+  if (split?.uneven) {
+    return Math.max(...[0, 1, split.stages - 1].map((s) => stageParameters(model, layout, options, split, s)));
+  }
   const h = model.hiddenSize;
   const embedding = h * effectiveVocabSize(model, layout.tp, options.padVocabulary);
   let shard = ((transformerLayerParameters(model) - h) / layout.pp + embedding) / layout.tp;
   if (layout.pp === 1 && !model.tiedEmbeddings) shard += embedding / layout.tp + h;
   return shard;
+}
+
+/**
+ * Parameters of one stage of an uneven split: its layers' share of `P_layers − h` and, on the first stage, the input
+ * embedding, split by TP; the last stage also holds the output layer (an untied matrix, or the copy of the tied
+ * embedding Megatron keeps there) split by TP and the final norm. The first stage's formula is the published one
+ * with its own layer count in place of L/PP.
+ */
+function stageParameters(model: ModelArchitecture, layout: ParallelLayout, options: ResolvedTrainingOptions,
+  split: PipelineSplit, stage: number): number {
+  const h = model.hiddenSize;
+  const embedding = h * effectiveVocabSize(model, layout.tp, options.padVocabulary);
+  const layers = (transformerLayerParameters(model) - h) * stageLayerCount(split, stage) / model.numLayers;
+  let shard = (layers + (stage === 0 ? embedding : 0)) / layout.tp;
+  if (stage === split.stages - 1) shard += embedding / layout.tp + h;
+  return shard;
+}
+
+/**
+ * Activation bytes of one stage of an uneven split (non-interleaved 1F1B: stage i keeps PP − i micro-batches in
+ * flight, at most the micro-batches of a step). The published first-stage terms with the stage's own layers and
+ * micro-batches in flight: layers × in flight × per-layer bytes, one layer's working set with full recomputation,
+ * on the first stage the embedding input; on the last stage the output layer's input and the fp32 loss of one
+ * micro-batch (the published term for one stage). Interleaving is not possible with uneven stages; its factor is
+ * applied as for even ones should a caller estimate such a layout anyway.
+ */
+function stageActivationBytes(input: MemoryInput, options: ResolvedTrainingOptions, split: PipelineSplit,
+  stage: number): number {
+  const { model, layout } = input;
+  const { tp, pp } = layout;
+  const v = vpOf(layout);
+  const h = model.hiddenSize;
+  const tokens = (input.sequenceLength / layout.cp) * layout.mbs;
+  const inFlight = pp - stage;
+  let bytes = inFlight * stageLayerCount(split, stage) * keptPerLayer(model, tokens, options.recomputation) / tp;
+  if (options.recomputation === Recomputation.FULL) bytes += layerActivationBytes(model, tokens) / tp;
+  if (stage === 0) bytes += 8 * tokens * h * inFlight / tp;
+  if (v > 1) bytes *= 1 + (pp - 1) / (pp * v);
+  else if (input.globalBatchSize !== undefined) {
+    const microBatches = input.globalBatchSize / (layout.mbs * layout.dp);
+    bytes *= Math.min(1, microBatches / inFlight);
+  }
+  if (stage === pp - 1) {
+    const vocab = effectiveVocabSize(model, tp, options.padVocabulary);
+    bytes += 4 * tokens * h * (1 + vocab / h) / tp;
+  }
+  return bytes;
 }
 
 /** Bytes of activations one transformer layer keeps per micro-batch, before the TP split (paper's Eq. 12). */
@@ -86,7 +172,7 @@ function layerActivationBytes(model: ModelArchitecture, tokens: number): number 
   return tokens * h * (12 + 4 * kvRatio + 8 * model.ffnHiddenSize / h);
 }
 
-/** Activation bytes of the first pipeline stage (flash attention, sequence parallelism). */
+/** Activation bytes of the first pipeline stage (flash attention, sequence parallelism), PP dividing the layers. */
 function activationBytes(input: MemoryInput, options: ResolvedTrainingOptions): number {
   const { model, layout } = input;
   const { tp, pp } = layout;

@@ -2,7 +2,9 @@ import { CheckpointEstimate, FsxConfiguration, sizeCheckpoint, smallestFsxFor } 
 import { PlannerInputError, requirePositive, requirePositiveInteger } from './errors';
 import { flopsPerToken } from './flops';
 import { findInstanceType } from './instances';
-import { ParallelLayout, resolveOptions, ResolvedTrainingOptions, TrainingOptions } from './layout';
+import {
+  ParallelLayout, pipelineSplit, pipelineSplitText, resolveOptions, ResolvedTrainingOptions, TrainingOptions,
+} from './layout';
 import { MemoryEstimate } from './memory';
 import { ModelArchitecture } from './models';
 import { LayoutCandidate, searchLayouts } from './search';
@@ -206,9 +208,11 @@ function recommendFsx(input: PlanInput, checkpoint: CheckpointEstimate, interval
 
 function summarise(plan: Omit<TrainingPlan, 'summary'>, best: LayoutCandidate): string {
   const l = best.layout;
+  const split = pipelineSplit(plan.model.numLayers, l.pp);
+  const stages = split?.uneven ? ` (${pipelineSplitText(split)} layers)` : '';
   const cost = plan.cost === undefined ? '' : `, cost ${Math.round(plan.cost).toLocaleString('en-US')}`;
   return `${plan.modelName} on ${plan.nodes}x ${plan.instanceType} (${plan.gpus} GPUs): `
-    + `TP${l.tp} PP${l.pp} CP${l.cp} DP${l.dp} mbs${l.mbs} vp${l.vp}, ${plan.memory.totalGiB.toFixed(1)} GiB/GPU, `
+    + `TP${l.tp} PP${l.pp}${stages} CP${l.cp} DP${l.dp} mbs${l.mbs} vp${l.vp}, ${plan.memory.totalGiB.toFixed(1)} GiB/GPU, `
     + `${plan.tflopsPerGpu.toFixed(0)} TFLOP/s/GPU${plan.measuredTflopsPerGpu === undefined ? '' : ' (measured)'}, `
     + `${plan.days.toFixed(1)} days, `
     + `${Math.round(plan.gpuHours).toLocaleString('en-US')} GPU-hours${cost}; `

@@ -1,7 +1,9 @@
 import { PlannerInputError, requirePositive, requirePositiveInteger } from './errors';
 import { flopsPerToken } from './flops';
 import { findInstanceType } from './instances';
-import { ParallelLayout, Recomputation, validateLayout, vpOf } from './layout';
+import {
+  layoutProblems, ParallelLayout, pipelineSplit, pipelineSplitText, Recomputation, validateLayout, vpOf,
+} from './layout';
 import { estimateMemory } from './memory';
 import { MODEL_CATALOG, ModelArchitecture } from './models';
 import { DEFAULT_GOODPUT, TrainingPlan } from './plan';
@@ -13,6 +15,9 @@ import { estimateThroughput, fabricForInstance } from './throughput';
  * was sized for, the cluster's NCCL/EFA environment, experiment tracking, requeue and resume. The flags are those
  * of NVIDIA Megatron-LM core_r0.9.0, the release line of the Swallow team's scripts, and are still accepted by
  * later releases (virtual stages as --num-layers-per-virtual-pipeline-stage, flash attention as --use-flash-attn).
+ * Uneven pipeline stages use --decoder-first-pipeline-num-layers and --decoder-last-pipeline-num-layers, which
+ * core_r0.9.0 introduced ("uneven pipeline parallelism" in its release notes) and which it refuses with the
+ * interleaved schedule (support for that came in core 0.11.0); the planner never combines the two.
  * The script also carries the plan's predictions, which throughput-probe.sh prints next to measured numbers.
  */
 
@@ -121,7 +126,7 @@ const SAFE_WORDS = /^[A-Za-z0-9._\/+@=:, -]+$/;
 
 /**
  * The Slurm batch script that runs Megatron-LM's `pretrain_gpt.py` with the plan. Throws a PlannerInputError when
- * the plan cannot run as Megatron-LM lays it out (TP·PP·CP·DP not the GPU count, layers not divisible by PP·VP, query
+ * the plan breaks a layout rule (layoutProblems: TP·PP·CP·DP not the GPU count, layers not divisible by PP·VP, query
  * groups not divisible by TP, …) or when an option is not usable in a shell script.
  */
 export function renderMegatronSbatch(plan: TrainingPlan, options: SbatchOptions = {}): string {
@@ -194,30 +199,17 @@ function resolveJob(plan: TrainingPlan, options: SbatchOptions): Job {
   };
 }
 
-/** The plan's layout must run under Megatron-LM, which checks more than the planner's search does. */
+/**
+ * The plan's layout must run under Megatron-LM: the layout rules (lib/planner/layout.ts) are Megatron-LM's own, so a
+ * plan from planTraining passes; a hand-made plan may not.
+ */
 function validatePlan(plan: TrainingPlan, gpusPerNode: number): void {
-  const { model, layout } = plan;
   if (plan.gpus !== plan.nodes * gpusPerNode) {
     throw new PlannerInputError('gpus', `must be nodes × GPUs per node = ${plan.nodes} × ${gpusPerNode}, got ${plan.gpus}`);
   }
-  validateLayout(model, layout, {
+  validateLayout(plan.model, plan.layout, {
     sequenceLength: plan.sequenceLength, globalBatchSize: plan.globalBatchSize, totalGpus: plan.gpus, gpusPerNode,
   });
-  const problems: string[] = [];
-  if (model.numKvHeads % layout.tp !== 0) {
-    problems.push(`Megatron-LM splits the ${model.numKvHeads} query groups over the TP ranks, so TP must divide `
-      + `them, got ${layout.tp}`);
-  }
-  if (layout.tp > 1 && plan.sequenceLength % (layout.tp * layout.cp) !== 0) {
-    problems.push(`sequence parallelism splits each context-parallel chunk over TP, so TP·CP must divide the `
-      + `sequence length ${plan.sequenceLength}, got ${layout.tp}·${layout.cp}`);
-  }
-  const microBatches = plan.globalBatchSize / (layout.mbs * layout.dp);
-  if (vpOf(layout) > 1 && microBatches % layout.pp !== 0) {
-    problems.push(`the interleaved schedule needs the ${microBatches} micro-batches per step to be a multiple of `
-      + `PP ${layout.pp}`);
-  }
-  if (problems.length > 0) throw new PlannerInputError('layout', `cannot run under Megatron-LM: ${problems.join('; ')}`);
 }
 
 function positionSettings(model: ModelArchitecture, rotaryBase?: number): PositionSettings {
@@ -344,15 +336,15 @@ interface Prediction {
 function predictions(plan: TrainingPlan): Prediction[] {
   const instance = findInstanceType(plan.instanceType);
   const fabric = fabricForInstance(instance);
-  const { tp, pp, cp, mbs } = plan.layout;
+  const { tp, pp, cp } = plan.layout;
   const out: Prediction[] = [];
   for (let nodes = 1; nodes <= plan.nodes; nodes++) {
     const gpus = nodes * instance.gpusPerNode;
     if (gpus % (tp * pp * cp) !== 0) continue;
-    const dp = gpus / (tp * pp * cp);
-    if (plan.globalBatchSize % (mbs * dp) !== 0) continue;
-    if (vpOf(plan.layout) > 1 && (plan.globalBatchSize / (mbs * dp)) % pp !== 0) continue;
-    const layout = { ...plan.layout, dp };
+    const layout = { ...plan.layout, dp: gpus / (tp * pp * cp) };
+    if (layoutProblems(plan.model, layout, { sequenceLength: plan.sequenceLength,
+      globalBatchSize: plan.globalBatchSize, totalGpus: gpus, gpusPerNode: instance.gpusPerNode }).length > 0) continue;
+    const dp = layout.dp;
     const common = { model: plan.model, layout, sequenceLength: plan.sequenceLength,
       globalBatchSize: plan.globalBatchSize, options: plan.options };
     const speed = estimateThroughput({ ...common, fabric });
@@ -480,9 +472,15 @@ function environment(): string[] {
 function megatronArguments(plan: TrainingPlan, job: Job): string[] {
   const { model, layout, options } = plan;
   const vp = vpOf(layout);
+  const split = pipelineSplit(model.numLayers, layout.pp);
   const parallel = [
     `--tensor-model-parallel-size ${layout.tp}`,
     `--pipeline-model-parallel-size ${layout.pp}`,
+    ...(split?.uneven ? [
+      `# Uneven stages, ${pipelineSplitText(split)} layers: Megatron-LM core_r0.9.0 or later, no interleaving.`,
+      `--decoder-first-pipeline-num-layers ${split.first}`,
+      `--decoder-last-pipeline-num-layers ${split.last}`,
+    ] : []),
     ...(vp > 1 ? [`--num-layers-per-virtual-pipeline-stage ${model.numLayers / (layout.pp * vp)}`] : []),
     `--context-parallel-size ${layout.cp}`,
     ...(layout.tp > 1 ? ['--sequence-parallel'] : []),

@@ -1,5 +1,5 @@
 import { requirePositive, requirePositiveInteger } from './errors';
-import { divisors, layoutProblems, ParallelLayout, TrainingOptions } from './layout';
+import { divisors, layoutProblems, ParallelLayout, pipelineSplit, TrainingOptions } from './layout';
 import { DEFAULT_MEMORY_THRESHOLD, estimateMemory, MemoryEstimate, memoryVerdict, MemoryVerdict } from './memory';
 import { ModelArchitecture } from './models';
 import { ClusterFabric, estimateThroughput, ThroughputEstimate } from './throughput';
@@ -46,8 +46,10 @@ export interface LayoutCandidate {
 /**
  * Every valid layout of `totalGpus` GPUs, ranked by predicted TFLOP/s per GPU among those that fit, each with its
  * best number of virtual pipeline stages.
- * Valid: TP·CP divides the node, PP (and PP·VP) divides the layers, TP divides the heads, KV heads and TP divide one
- * another, 2·CP divides the sequence, micro-batch·DP divides the global batch, TP·PP·CP·DP = GPUs.
+ * Valid: the rules of layoutProblems — TP·CP divides the node; PP divides the layers or splits them with fewer on the
+ * first and last stage (PP ≥ 3, no interleaving); PP·VP divides the layers with interleaving; TP divides the heads
+ * and the KV heads; 2·CP and, with TP > 1, TP·CP divide the sequence; micro-batch·DP divides the global batch and,
+ * with interleaving, PP divides the micro-batches per step; TP·PP·CP·DP = GPUs.
  */
 export function searchLayouts(input: SearchInput): LayoutCandidate[] {
   requirePositiveInteger('totalGpus', input.totalGpus);
@@ -81,8 +83,9 @@ export function enumerateLayouts(input: SearchInput): ParallelLayout[] {
   const out: ParallelLayout[] = [];
   for (const tp of divisors(input.fabric.gpusPerNode)) {
     for (const cp of divisors(input.fabric.gpusPerNode / tp)) {
-      for (const pp of divisors(model.numLayers)) {
-        if (gpus % (tp * cp * pp) !== 0) continue;
+      if (gpus % (tp * cp) !== 0) continue;
+      for (const pp of divisors(gpus / (tp * cp))) {
+        if (!pipelineSplit(model.numLayers, pp)) continue;
         const dp = gpus / (tp * cp * pp);
         for (const mbs of microBatchSizes(input, dp)) {
           for (const vp of virtualStageCounts(input, pp)) {
@@ -102,7 +105,7 @@ function microBatchSizes(input: SearchInput, dp: number): number[] {
 }
 
 function virtualStageCounts(input: SearchInput, pp: number): number[] {
-  if (pp === 1) return [1];
+  if (pp === 1 || input.model.numLayers % pp !== 0) return [1]; // uneven stages: no interleaving
   const max = input.maxVp ?? 8;
   return divisors(input.model.numLayers / pp).filter((v) => v <= max);
 }

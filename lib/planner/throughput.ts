@@ -5,7 +5,7 @@ import {
 import { GpuArchitecture, GpuSpec, GpuType } from './gpus';
 import { GpuInstanceType, instanceGpu } from './instances';
 import {
-  ParallelLayout, Recomputation, resolveOptions, ResolvedTrainingOptions, TrainingOptions, vpOf,
+  ParallelLayout, pipelineSplit, Recomputation, resolveOptions, ResolvedTrainingOptions, TrainingOptions, vpOf,
 } from './layout';
 import { parametersOnMostLoadedGpu } from './memory';
 import { ModelArchitecture } from './models';
@@ -143,7 +143,10 @@ interface MicroBatchTimes {
   tensorParallel: number;
   contextParallel: number;
   boundary: number;
-  /** Slowest stage (the last: it also runs the output layer and loss). */
+  /**
+   * Slowest stage: the last when PP divides the layers (it also runs the output layer and loss); with uneven stages
+   * a middle one (most layers) or the last (fewer layers plus the output layer), whichever takes longer.
+   */
   stage: number;
 }
 
@@ -160,6 +163,9 @@ export function estimateThroughput(input: ThroughputInput,
   const micro = microBatchTimes(input, options, constants);
   const perMicro = micro.stage + micro.boundary;
   const m = input.globalBatchSize / (layout.mbs * layout.dp);
+  // Filling and draining the pipeline: PP − 1 slots (divided by VP), each counted at the slowest stage's time. With
+  // uneven stages the lighter first and last stages make it slightly shorter (for 7 + 14×8 + 7 about 118.5 instead
+  // of 120 layer-times); the bound is kept so that even and uneven splits are counted alike.
   const bubbleUnits = (layout.pp - 1) / v;
   const dpSeconds = exposedDataParallelSeconds(input, options, constants, micro.stage);
   const stepSeconds = (m + bubbleUnits) * perMicro + dpSeconds;
@@ -207,15 +213,23 @@ function microBatchTimes(input: ThroughputInput, options: ResolvedTrainingOption
   const layerTp = tp === 1 ? 0 : (4 * forwardPasses + 6)
     * (k.tpLatencySeconds + k.tpBandwidthFactor * 2 * tokens * model.hiddenSize * (tp - 1) / tp
       / bytesPerSecond(fabric, tp));
-  const layers = model.numLayers / pp;
   const output = outputLayerFlopsPerToken(model) * tokens / tp / flops;
-  const stage = layers * (layerCompute + layerTp + layerCp) + output;
+  const perLayer = layerCompute + layerTp + layerCp;
+  // The pipeline runs at the pace of its slowest stage. PP dividing the layers: the last (L/PP layers and the
+  // output layer). Uneven: the first and last stages have fewer layers, so a middle stage with ⌈L/PP⌉ layers may
+  // be the slowest; the lighter stages wait for it.
+  const split = pipelineSplit(model.numLayers, pp);
+  const lastLayers = split?.uneven ? split.last : model.numLayers / pp;
+  const middleLayers = split?.uneven ? split.middle : 0;
+  const middleSlowest = middleLayers * perLayer > lastLayers * perLayer + output;
+  const layers = middleSlowest ? middleLayers : lastLayers;
+  const stageOutput = middleSlowest ? 0 : output;
   return {
-    compute: layers * layerCompute + output,
+    compute: layers * layerCompute + stageOutput,
     tensorParallel: layers * layerTp,
     contextParallel: layers * layerCp,
     boundary: pp === 1 ? 0 : stageBoundarySeconds(input, k),
-    stage,
+    stage: layers * perLayer + stageOutput,
   };
 }
 

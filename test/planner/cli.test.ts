@@ -86,6 +86,28 @@ describe('search', () => {
     expect(all.some((r: { fits80: boolean }) => !r.fits80)).toBe(true);
   });
 
+  test('uneven pipeline stages are marked and spelled out under the table', () => {
+    const args = ['search', '--model', 'llama-3.1-405b', '--instance', 'ml.p5.48xlarge', '--gpus', '1024', '--gbs', '2048',
+      '--recompute', 'full', '--top', '3'];
+    const lines = cli(...args).stdout.trim().split('\n');
+    expect(lines[4]).toMatch(/^1\s+4\s+16\*\s+1\s+16\s+1\s+1\s/);
+    expect(lines[lines.length - 1]).toBe('* uneven pipeline stages, layers of the first + middle + last: '
+      + 'PP8 15 + 6×16 + 15; PP16 7 + 14×8 + 7');
+    const json = JSON.parse(cli(...args, '--json').stdout);
+    expect(json[0]).toMatchObject({ tp: 4, pp: 16, vp: 1, stageLayers: { first: 7, middle: 8, last: 7 } });
+  });
+
+  test('estimate names the most-loaded stage of an uneven split', () => {
+    const args = ['estimate', '--model', 'llama-3.1-405b', '--instance', 'ml.p5.48xlarge', '--tp', '8', '--pp', '16',
+      '--dp', '8', '--gbs', '2048'];
+    const { code, stdout } = cli(...args);
+    expect(code).toBe(EXIT_OK);
+    expect(stdout).toContain('TP8 PP16 CP1 DP8 mbs1 vp1 (stages of 7 + 14×8 + 7 layers)');
+    expect(stdout).toContain('Memory of the most-loaded GPU (pipeline stage 2 of 16: 8 layers)');
+    expect(JSON.parse(cli(...args, '--json').stdout)).toMatchObject({ mostLoadedStage: 1, fits80: false,
+      stageLayers: { first: 7, middle: 8, last: 7 } });
+  });
+
   test('human output is a table with a header and one row per layout', () => {
     const lines = cli(...SEARCH, '--top', '4').stdout.trim().split('\n');
     expect(lines[2]).toMatch(/^#\s+TP\s+PP\s+CP\s+DP\s+mbs\s+vp\s+mem GiB\s+fits\s+TFLOP\/s\/GPU\s+tok\/s\/GPU\s+bubble$/);
@@ -127,8 +149,10 @@ describe('errors exit 2 and say what is allowed', () => {
     ['TP·PP·CP·DP != GPUs', [...ESTIMATE, '--gpus', '8'], /TP·PP·CP·DP must equal the GPU count 8, got 2·1·1·2 = 4/],
     ['TP across nodes', ['estimate', '--model', 'llama-3.1-8b', '--gpu', 'h100-94gb', '--tp', '8'],
       /TP·CP must divide the 4 GPUs of a node/],
-    ['PP not dividing layers', ['estimate', '--model', 'llama-3.1-8b', '--gpu', 'h100-80gb', '--pp', '3'],
-      /PP must divide the 32 layers \(allowed: 1, 2, 4, 8, 16, 32\)/],
+    ['PP that cannot split the layers', ['estimate', '--model', 'llama-3.1-8b', '--gpu', 'h100-80gb', '--pp', '20'],
+      /PP must divide the 32 layers \(1, 2, 4, 8, 16, 32\) or, from 3 stages, split them .*\(3, 5, 6, 7, 9, 11, 12, 17\), got 20/],
+    ['interleaving uneven stages', ['estimate', '--model', 'llama-3.1-405b', '--instance', 'ml.p5.48xlarge', '--tp', '8',
+      '--pp', '16', '--dp', '8', '--gbs', '2048', '--vp', '2'], /refuses uneven first and last stages with the interleaved schedule/],
     ['bad number', [...ESTIMATE.slice(0, 5), '--tp', 'two'], /tp must be a number, got 'two'/],
     ['unknown option', ['search', '--bogus'], /Unknown option '--bogus'/],
     ['bad recompute', [...ESTIMATE, '--recompute', 'some'], /recompute must be one of none, selective, full/],

@@ -1,5 +1,7 @@
-import { layoutProblems, ParallelLayout, validateLayout } from '../../lib/planner/layout';
-import { findModel } from '../../lib/planner/models';
+import {
+  layoutProblems, ParallelLayout, pipelineSizes, pipelineSplit, pipelineSplitText, validateLayout,
+} from '../../lib/planner/layout';
+import { defineModel, findModel } from '../../lib/planner/models';
 import { PlannerInputError } from '../../lib/planner/errors';
 
 const llama8b = findModel('llama-3.1-8b'); // 32 layers, 32 heads, 8 KV heads
@@ -15,30 +17,89 @@ describe('layout rules', () => {
   test.each<[string, Partial<ParallelLayout>, Partial<typeof ctx>, RegExp]>([
     ['GPU count', { dp: 2 }, {}, /TP·PP·CP·DP must equal the GPU count 32, got 2·2·2·2 = 16/],
     ['TP·CP inside a node', { tp: 4, cp: 4, dp: 1 }, {}, /TP·CP must divide the 8 GPUs of a node/],
-    ['PP divides layers', { pp: 3 }, { totalGpus: 48 }, /PP must divide the 32 layers \(allowed: 1, 2, 4, 8, 16, 32\)/],
+    ['PP divides the layers or splits them unevenly', { pp: 20 }, { totalGpus: 320 },
+      /PP must divide the 32 layers \(1, 2, 4, 8, 16, 32\) or, from 3 stages, split them with fewer layers on the first and last stage and at least one on each \(3, 5, 6, 7, 9, 11, 12, 17\), got 20/],
     ['heads divisible by TP', { tp: 3 }, { totalGpus: 48, gpusPerNode: 12 }, /TP must divide the 32 attention heads/],
     ['sequence divisible by 2·CP', { cp: 2 }, { sequenceLength: 8190 }, /divisible by 2·CP/],
     ['global batch', { dp: 4, mbs: 3 }, {}, /global batch 1024 must be divisible by micro-batch·DP = 12/],
     ['VP needs PP > 1', { pp: 1, dp: 8, vp: 2 }, {}, /virtual pipeline stages need PP > 1/],
-    ['PP·VP divides layers', { vp: 3 }, {}, /PP·VP must divide the 32 layers, got 2·3 = 6/],
+    ['PP·VP divides layers', { vp: 3 }, {}, /PP·VP must divide the 32 layers, got 2·3 = 6$/],
+    ['sequence parallelism: TP·CP divides the sequence', { tp: 4, cp: 1, dp: 4 }, { sequenceLength: 8198 },
+      /sequence parallelism splits each context-parallel chunk over TP, so TP·CP must divide the sequence length 8198, got 4·1 = 4/],
+    ['interleaving: micro-batches per step a multiple of PP', { vp: 2 }, { globalBatchSize: 12 },
+      /the interleaved schedule \(VP 2\) needs the 3 micro-batches per step to be a multiple of PP 2/],
     ['positive integers', { tp: 0 }, {}, /tp must be a positive integer, got 0/],
   ])('%s', (_name, change, ctxChange, message) => {
     const problems = layoutProblems(llama8b, { ...ok, ...change }, { ...ctx, ...ctxChange });
     expect(problems.join('; ')).toMatch(message);
   });
 
-  test('TP must divide the KV heads or be a multiple of them', () => {
+  test('TP must divide the KV heads (Megatron-LM splits the query groups over TP, it does not replicate them)', () => {
     const qwen7b = findModel('qwen2.5-7b'); // 28 heads, 4 KV heads
     const wide = { sequenceLength: 8192, gpusPerNode: 8 };
     expect(layoutProblems(qwen7b, { tp: 4, pp: 1, cp: 1, dp: 1, mbs: 1 }, wide)).toEqual([]);
-    const gqa6 = { ...llama8b, numAttentionHeads: 36, numKvHeads: 6 };
-    expect(layoutProblems(gqa6, { tp: 4, pp: 1, cp: 1, dp: 1, mbs: 1 }, wide).join())
-      .toMatch(/TP must divide the 6 KV heads or be a multiple of them, got 4/);
+    const gqa4 = { ...llama8b, numKvHeads: 4 }; // 32 heads: TP 8 divides them, not the 4 KV heads
+    expect(layoutProblems(gqa4, { tp: 8, pp: 1, cp: 1, dp: 1, mbs: 1 }, wide))
+      .toEqual(['TP must divide the 4 KV heads (query groups): Megatron-LM splits them over the TP ranks, got 8']);
+  });
+
+  test('the interleaved-schedule rule needs the global batch; without interleaving any count of micro-batches runs', () => {
+    expect(layoutProblems(llama8b, { ...ok, vp: 2 }, { ...ctx, globalBatchSize: undefined })).toEqual([]);
+    expect(layoutProblems(llama8b, ok, { ...ctx, globalBatchSize: 12 })).toEqual([]);
   });
 
   test('validateLayout names every broken rule in one PlannerInputError', () => {
-    expect(() => validateLayout(llama8b, { tp: 3, pp: 3, cp: 1, dp: 1, mbs: 1 }, ctx)).toThrow(PlannerInputError);
-    expect(() => validateLayout(llama8b, { tp: 3, pp: 3, cp: 1, dp: 1, mbs: 1 }, ctx))
-      .toThrow(/GPU count 32.*node.*32 layers.*attention heads/);
+    expect(() => validateLayout(llama8b, { tp: 3, pp: 20, cp: 1, dp: 1, mbs: 1 }, ctx)).toThrow(PlannerInputError);
+    expect(() => validateLayout(llama8b, { tp: 3, pp: 20, cp: 1, dp: 1, mbs: 1 }, ctx))
+      .toThrow(/GPU count 32.*node.*32 layers.*attention heads.*KV heads.*sequence length/);
+  });
+});
+
+describe('pipeline stages', () => {
+  test.each([
+    // [layers, PP, first, middle, last, text]
+    [126, 16, 7, 8, 7, '7 + 14×8 + 7'], // Llama 3.1 405B as Meta trained it
+    [126, 8, 15, 16, 15, '15 + 6×16 + 15'],
+    [126, 32, 3, 4, 3, '3 + 30×4 + 3'],
+    [32, 3, 10, 11, 11, '10 + 1×11 + 11'], // odd remainder: the first stage takes the smaller half
+    [126, 2, 63, 63, 63, '2×63'],
+    [80, 4, 20, 20, 20, '4×20'],
+  ])('%d layers over PP %d: %d, %d, %d', (layers, pp, first, middle, last, text) => {
+    const split = pipelineSplit(layers, pp);
+    expect(split).toEqual({ stages: pp, first, middle, last, uneven: layers % pp !== 0 });
+    expect(pipelineSplitText(split!)).toBe(text);
+  });
+
+  test.each([
+    [33, 2, 'two stages cannot give the first and last fewer layers than a middle one'],
+    [32, 20, 'the middle stages would need more layers than there are'],
+    [32, 64, 'more stages than layers'],
+  ])('no split of %d layers over PP %d: %s', (layers, pp) => {
+    expect(pipelineSplit(layers, pp)).toBeUndefined();
+  });
+
+  test('every split adds up, puts at least one layer on each end and none above the middle', () => {
+    for (const layers of [28, 32, 40, 80, 126]) {
+      for (const pp of pipelineSizes(layers)) {
+        const s = pipelineSplit(layers, pp)!;
+        expect(pp === 1 ? s.first : s.first + (pp - 2) * s.middle + s.last).toBe(layers);
+        expect(s.first).toBeGreaterThanOrEqual(1);
+        expect(s.first).toBeLessThanOrEqual(s.last);
+        expect(s.last).toBeLessThanOrEqual(s.middle);
+        expect(s.uneven).toBe(layers % pp !== 0);
+      }
+    }
+  });
+
+  test('uneven stages are a layout; with interleaving they are refused as Megatron-LM core_r0.9.0 refuses them', () => {
+    const llama405b = findModel('llama-3.1-405b'); // 126 layers
+    const layout = { tp: 8, pp: 16, cp: 1, dp: 8, mbs: 1 };
+    const at1024 = { sequenceLength: 8192, globalBatchSize: 2048, totalGpus: 1024, gpusPerNode: 8 };
+    expect(layoutProblems(llama405b, layout, at1024)).toEqual([]);
+    expect(layoutProblems(llama405b, { ...layout, vp: 2 }, at1024)).toEqual(['PP·VP must divide the 126 layers, got '
+      + '16·2 = 32 (Megatron-LM core_r0.9.0 refuses uneven first and last stages with the interleaved schedule)']);
+    const odd = defineModel({ ...llama8b, id: 'odd', name: 'odd', numLayers: 33 });
+    expect(layoutProblems(odd, { tp: 8, pp: 2, cp: 1, dp: 1, mbs: 1 }, { sequenceLength: 8192 }).join())
+      .toMatch(/PP must divide the 33 layers \(1, 3, 11, 33\) or, from 3 stages, .*got 2/);
   });
 });

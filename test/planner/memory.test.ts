@@ -1,7 +1,7 @@
 import { Recomputation } from '../../lib/planner/layout';
 import { estimateMemory, memoryVerdict, parametersOnMostLoadedGpu } from '../../lib/planner/memory';
 import { findGpu } from '../../lib/planner/gpus';
-import { findModel } from '../../lib/planner/models';
+import { defineModel, findModel } from '../../lib/planner/models';
 import { readGrid } from './fixtures';
 
 const llama8b = findModel('llama-3.1-8b');
@@ -26,6 +26,61 @@ describe('published expected values (Llama-3.1-8B, s 8192, planner-reference.md)
 
   test('the activation check value in bytes', () => {
     expect(memory8b(2, 1, 1, 2, 1).activationsGiB * 1024 ** 3).toBe(24314380288);
+  });
+
+  test('PP dividing the layers: the first stage is the most-loaded GPU, as published', () => {
+    expect(memory8b(2, 2, 1, 32, 1)).toMatchObject({ stage: 0, stageLayers: 16 });
+  });
+});
+
+describe('uneven pipeline stages (hand-computed)', () => {
+  // 10 layers, h 1024, f 2048, 8 heads and 8 KV heads, untied: 2h² + 2h² + 3hf + 2h = 10,487,808 parameters per
+  // layer and 32·s·h = 33,554,432 activation bytes per layer and micro-batch at s 1024. PP 4 splits the layers
+  // 2 + 3 + 3 + 2. TP, CP, DP 1: 2 + 4 + 12 = 18 bytes per parameter.
+  const tiny = (vocabSize: number) => defineModel({ id: 'tiny', name: 'tiny', hiddenSize: 1024, ffnHiddenSize: 2048,
+    numLayers: 10, numAttentionHeads: 8, numKvHeads: 8, vocabSize, tiedEmbeddings: false });
+  const layout = { tp: 1, pp: 4, cp: 1, dp: 1, mbs: 1 };
+  const layer = 10487808;
+  const act = 33554432;
+  const bytes = (m: { totalGiB: number }) => Math.round(m.totalGiB * 1024 ** 3);
+
+  test('a middle stage can be the most-loaded GPU: 3 layers with 3 micro-batches in flight', () => {
+    // first: (2 layers + 1024·1000 embedding)·18 + 4 in flight·2 layers·act + 8·s·h·4 = 697,982,976 B
+    // second: 3 layers·18 + 3 in flight·3 layers·act = 566,341,632 + 301,989,888 = 868,331,520 B
+    // last: (2 layers + embedding + h)·18 + 1·2·act + 4·s·h·(1 + V/h) = 471,410,688 B
+    const m = estimateMemory({ model: tiny(1000), layout, sequenceLength: 1024 });
+    expect(m).toMatchObject({ stage: 1, stageLayers: 3, parametersOnGpu: 3 * layer });
+    expect(m.activationsGiB * 1024 ** 3).toBe(9 * act);
+    expect(bytes(m)).toBe(868331520);
+  });
+
+  test('fewer micro-batches than stages: each stage keeps at most the step\'s micro-batches', () => {
+    // Global batch 2: the second stage keeps 2 of its 3 in flight.
+    const m = estimateMemory({ model: tiny(1000), layout, sequenceLength: 1024, globalBatchSize: 2 });
+    expect(m.activationsGiB * 1024 ** 3).toBeCloseTo(6 * act, 3);
+    expect(m.stage).toBe(1);
+  });
+
+  test('with a large vocabulary the last stage (output layer and fp32 loss) is the most-loaded GPU', () => {
+    // V 100,000: last (2 layers + 102,400,000 + 1024)·18 + 2·act + 4·1024·1024·(1 + 100000/1024) = 2,701,682,688 B;
+    // first (2 layers + 102,400,000)·18 + 8·act + 8·1024·1024·4 = 2,522,750,976 B.
+    const m = estimateMemory({ model: tiny(100000), layout, sequenceLength: 1024 });
+    expect(m).toMatchObject({ stage: 3, stageLayers: 2, parametersOnGpu: 2 * layer + 102400000 + 1024 });
+    expect(bytes(m)).toBe(2701682688);
+  });
+
+  test('Llama 3.1 405B, TP8 PP16 (7 + 14×8 + 7), DP8: the second stage, too large without recomputation', () => {
+    const llama405b = findModel('llama-3.1-405b');
+    const at = (recomputation: Recomputation) => estimateMemory({ model: llama405b,
+      layout: { tp: 8, pp: 16, cp: 1, dp: 8, mbs: 1 }, sequenceLength: 8192, globalBatchSize: 2048,
+      options: { recomputation } });
+    // 15 micro-batches in flight of 8 layers: 120 layers' activations, 38.25·s·h/8 bytes each.
+    expect(at(Recomputation.NONE)).toMatchObject({ stage: 1, stageLayers: 8 });
+    expect(at(Recomputation.NONE).activationsGiB).toBeCloseTo(120 * 8192 * 16384 * 38.25 / 8 / 1024 ** 3, 9);
+    expect(at(Recomputation.NONE).totalGiB).toBeCloseTo(93.98, 2);
+    // Full recomputation keeps only each layer's input: the first stage (embedding, 16 in flight) is then largest.
+    expect(at(Recomputation.FULL)).toMatchObject({ stage: 0, stageLayers: 7 });
+    expect(at(Recomputation.FULL).totalGiB).toBeCloseTo(27.41, 2);
   });
 });
 

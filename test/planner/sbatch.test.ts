@@ -10,7 +10,7 @@ import { renderMegatronSbatch, SbatchOptions } from '../../lib/planner/sbatch';
 import { SWALLOW_70B_PLAN } from '../../lib/platform/profiles';
 import { readCsv } from './fixtures';
 
-/** Plans whose layouts cover virtual stages, context parallelism, TP 1 and recomputation. */
+/** Plans whose layouts cover virtual stages, context parallelism, TP 1, recomputation and uneven pipeline stages. */
 const PLANS: Record<string, TrainingPlan> = {
   swallow: SWALLOW_70B_PLAN,
   contextParallel: planTraining({ model: findModel('llama-3.3-70b'), instanceType: 'ml.p5en.48xlarge', nodes: 8,
@@ -21,6 +21,8 @@ const PLANS: Record<string, TrainingPlan> = {
     sequenceLength: 32768, globalBatchSize: 128, options: { recomputation: Recomputation.SELECTIVE } }),
   llama2: planTraining({ model: findModel('llama-2-7b'), instanceType: 'ml.g5.48xlarge', nodes: 2, tokens: 1e9,
     sequenceLength: 4096, globalBatchSize: 256, options: { recomputation: Recomputation.FULL } }),
+  unevenStages: planTraining({ model: findModel('llama-3.1-405b'), instanceType: 'ml.p5.48xlarge', nodes: 128,
+    tokens: 1e12, sequenceLength: 8192, globalBatchSize: 2048, options: { recomputation: Recomputation.FULL } }),
 };
 
 /** The arguments of the MEGATRON_ARGS array, one flag (with its value) per entry. */
@@ -128,6 +130,24 @@ describe('flags follow the plan', () => {
     expect(args).not.toContain('--group-query-attention');
   });
 
+  test('uneven pipeline stages: Llama 3.1 405B over PP 16 as 7 + 14×8 + 7 layers, no interleaving', () => {
+    const plan = PLANS.unevenStages;
+    expect(plan.layout).toMatchObject({ tp: 4, pp: 16, cp: 1, dp: 16, mbs: 1, vp: 1 });
+    const script = renderMegatronSbatch(plan);
+    const args = megatronArgs(script);
+    expect(args).toEqual(expect.arrayContaining(['--pipeline-model-parallel-size 16', '--num-layers 126',
+      '--decoder-first-pipeline-num-layers 7', '--decoder-last-pipeline-num-layers 7', '--recompute-granularity full']));
+    expect(args.some((a) => a.startsWith('--num-layers-per-virtual-pipeline-stage'))).toBe(false);
+    expect(script).toContain('  # Uneven stages, 7 + 14×8 + 7 layers: Megatron-LM core_r0.9.0 or later, no interleaving.');
+    expect(plan.summary).toContain('TP4 PP16 (7 + 14×8 + 7 layers) CP1 DP16 mbs1 vp1');
+  });
+
+  test('even stages carry no uneven-stage flags', () => {
+    for (const plan of [PLANS.swallow, PLANS.contextParallel, PLANS.qwen]) {
+      expect(renderMegatronSbatch(plan)).not.toContain('pipeline-num-layers');
+    }
+  });
+
   test('without the distributed optimizer or fp32 gradients, their flags go', () => {
     const plan = planTraining({ model: findModel('llama-3.1-8b'), instanceType: 'ml.p5.48xlarge', nodes: 2,
       tokens: 1e10, sequenceLength: 8192, globalBatchSize: 256,
@@ -164,7 +184,11 @@ describe('plans Megatron-LM cannot run are refused', () => {
       /PP·VP must divide the 80 layers, got 2·3 = 6/],
     ['micro-batches not a multiple of PP with interleaving',
       variant(PLANS.swallow, { pp: 4, dp: 8, mbs: 1 }, { globalBatchSize: 8 * 6 }),
-      /the interleaved schedule needs the 6 micro-batches per step to be a multiple of PP 4/],
+      /layout is not possible: the interleaved schedule \(VP 4\) needs the 6 micro-batches per step to be a multiple of PP 4/],
+    ['TP·CP not dividing the sequence (sequence parallelism)', variant(PLANS.swallow, {}, { sequenceLength: 8196 }),
+      /layout is not possible: sequence parallelism splits each context-parallel chunk over TP, so TP·CP must divide the sequence length 8196, got 8·1 = 8/],
+    ['uneven stages with interleaving', variant(PLANS.unevenStages, { vp: 2 }),
+      /PP·VP must divide the 126 layers, got 16·2 = 32 \(Megatron-LM core_r0.9.0 refuses uneven first and last stages with the interleaved schedule\)/],
     ['nodes and GPUs that disagree', variant(PLANS.swallow, {}, { nodes: 16 }),
       /gpus must be nodes × GPUs per node = 16 × 8, got 256/],
   ])('%s', (_name, plan, message) => {
@@ -172,11 +196,11 @@ describe('plans Megatron-LM cannot run are refused', () => {
     expect(() => renderMegatronSbatch(plan)).toThrow(message);
   });
 
-  test('query groups not divisible by TP (the planner allows TP a multiple of them)', () => {
+  test('query groups not divisible by TP: the layout rule the search applies too', () => {
     const custom = defineModel({ ...findModel('llama-3.1-8b'), id: 'custom', name: 'custom model', numKvHeads: 4 });
     const plan = variant(PLANS.tp1, { tp: 8, cp: 1, dp: 1 }, { model: custom, modelName: custom.name });
-    expect(() => renderMegatronSbatch(plan, { rotaryBase: 500000 }))
-      .toThrow('cannot run under Megatron-LM: Megatron-LM splits the 4 query groups over the TP ranks, so TP must divide them, got 8');
+    expect(() => renderMegatronSbatch(plan, { rotaryBase: 500000 })).toThrow('layout is not possible: TP must divide '
+      + 'the 4 KV heads (query groups): Megatron-LM splits them over the TP ranks, got 8');
   });
 
   test('a model outside the catalog needs its RoPE base', () => {

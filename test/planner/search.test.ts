@@ -1,8 +1,8 @@
 import { findGpu, GpuType } from '../../lib/planner/gpus';
 import { findInstanceType } from '../../lib/planner/instances';
-import { layoutProblems } from '../../lib/planner/layout';
+import { layoutProblems, pipelineSplit, Recomputation } from '../../lib/planner/layout';
 import { estimateMemory } from '../../lib/planner/memory';
-import { findModel } from '../../lib/planner/models';
+import { defineModel, findModel } from '../../lib/planner/models';
 import { enumerateLayouts, searchLayouts, SearchInput } from '../../lib/planner/search';
 import { defaultFabric, fabricForInstance } from '../../lib/planner/throughput';
 import { readGrid } from './fixtures';
@@ -89,7 +89,53 @@ describe('searchLayouts', () => {
     expect(key(offered[0].layout)).toBe(key(fastest));
   });
 
-  test('nothing fits Llama 3.1 405B on 1024 80 GB GPUs when PP must divide its 126 layers', () => {
-    expect(searchLayouts({ ...swallow, model: findModel('llama-3.1-405b'), totalGpus: 1024 })).toEqual([]);
+  test('layouts the launch script generator would refuse never come out: KV heads, sequence parallelism, interleaving', () => {
+    // 32 heads and 4 KV heads: TP 8 divides the heads but not the query groups.
+    const gqa4 = defineModel({ ...findModel('llama-3.1-8b'), id: 'gqa4', name: 'gqa4', numKvHeads: 4 });
+    const small = searchLayouts({ ...swallow, model: gqa4, totalGpus: 16, includeNonFitting: true });
+    expect(small.length).toBeGreaterThan(0);
+    expect(small.every((c) => c.layout.tp <= 4)).toBe(true);
+    // Sequence 8190 = 2·3²·5·7·13: only TP 1 or 2 can split it (sequence parallelism), CP only 1.
+    const odd = searchLayouts({ ...swallow, sequenceLength: 8190, includeNonFitting: true });
+    expect(new Set(odd.map((c) => c.layout.tp))).toEqual(new Set([1, 2]));
+    expect(odd.every((c) => c.layout.cp === 1)).toBe(true);
+    // 1056 sequences: TP8 PP2 DP16 with micro-batch 2 has 33 micro-batches per step, not a multiple of PP 2: it
+    // runs only without interleaving; with micro-batch 1 (66) it interleaves.
+    const batch = searchLayouts({ ...swallow, globalBatchSize: 1056, includeNonFitting: true });
+    const interleaved = batch.filter((c) => (c.layout.vp ?? 1) > 1);
+    expect(interleaved.length).toBeGreaterThan(0);
+    for (const { layout: l } of interleaved) expect((1056 / (l.mbs * l.dp)) % l.pp).toBe(0);
+    const pick = (mbs: number) => batch.find((c) => c.layout.tp === 8 && c.layout.pp === 2 && c.layout.dp === 16
+      && c.layout.mbs === mbs)?.layout.vp;
+    expect(pick(2)).toBe(1);
+    expect(pick(1)).toBeGreaterThan(1);
+  });
+});
+
+describe('Llama 3.1 405B (126 layers) on 1024 H100 80GB: uneven pipeline stages', () => {
+  const llama405b: SearchInput = { ...swallow, model: findModel('llama-3.1-405b'), totalGpus: 1024,
+    globalBatchSize: 2048 };
+
+  test('stages of 7 + 14×8 + 7 layers are offered; without recomputation their activations do not fit', () => {
+    const all = searchLayouts({ ...llama405b, includeNonFitting: true });
+    expect(all.filter((c) => c.verdict.fits)).toEqual([]);
+    // The closest to fitting keeps ~ L layers' activations (p − i micro-batches of a stage's layers) on one GPU.
+    expect(all[0].memory.totalGiB).toBeGreaterThan(80);
+    const t8p16 = all.find((c) => c.layout.tp === 8 && c.layout.pp === 16 && c.layout.mbs === 1);
+    expect(t8p16?.memory).toMatchObject({ stage: 1, stageLayers: 8 });
+  });
+
+  test('with full recomputation they fit; the fastest splits PP 16 unevenly, and none interleaves', () => {
+    const results = searchLayouts({ ...llama405b, options: { recomputation: Recomputation.FULL } });
+    expect(results.length).toBeGreaterThan(10);
+    expect(results[0].layout).toEqual({ tp: 4, pp: 16, cp: 1, dp: 16, mbs: 1, vp: 1 });
+    expect(pipelineSplit(126, results[0].layout.pp)).toMatchObject({ first: 7, middle: 8, last: 7, uneven: true });
+    expect(results[0].memory.totalGiB).toBeLessThanOrEqual(64);
+    expect(results[0].throughput.tflopsPerGpu).toBeGreaterThan(370);
+    expect(results.some((c) => c.layout.tp === 8 && c.layout.pp === 16 && c.layout.dp === 8)).toBe(true);
+    for (const { layout: l } of results) {
+      expect(126 % l.pp === 0 || l.vp === 1).toBe(true);
+      expect(l.pp).not.toBe(2); // 63 layers per stage: the static memory alone is over 80 GB
+    }
   });
 });
