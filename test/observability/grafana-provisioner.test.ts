@@ -26,7 +26,7 @@ interface Provisioner {
   regionFromEndpoint(endpoint: string): string | undefined;
   SERVICE_ACCOUNT_NAME: string;
   TOKEN_TTL_SECONDS: number;
-  DS_PLACEHOLDER: string;
+  DATASOURCE_VARIABLE: string;
 }
 const provisioner = jest.requireActual<Provisioner>('../../lib/observability/grafana-provisioner/index.js');
 
@@ -384,7 +384,7 @@ describe('Create', () => {
     expect([...grafana.dashboards.keys()].sort()).toEqual(uidsOf(DASHBOARD_TEXTS).sort());
     for (const stored of grafana.dashboards.values()) {
       expect(stored.folderUid).toBe('hyperpod-training');
-      expect(JSON.stringify(stored.dashboard)).not.toContain(provisioner.DS_PLACEHOLDER);
+      expect(JSON.stringify(stored.dashboard)).not.toContain(provisioner.DATASOURCE_VARIABLE);
       expect(stored.dashboard).not.toHaveProperty('__inputs');
       const uids = datasourceUids(stored.dashboard);
       expect(uids.length).toBeGreaterThan(0);
@@ -749,7 +749,7 @@ describe('dashboards', () => {
   test.each(DOCS)('%s: schema, Hostname variable, unique panel ids', (_file, doc) => {
     expect(doc.schemaVersion).toBeGreaterThanOrEqual(36);
     const hostname = doc.templating.list.find((v) => v.name === 'Hostname');
-    expect(hostname).toMatchObject({ type: 'query', datasource: { uid: provisioner.DS_PLACEHOLDER } });
+    expect(hostname).toMatchObject({ type: 'query', datasource: { uid: provisioner.DATASOURCE_VARIABLE } });
     expect(String(hostname?.query)).toMatch(/^label_values\(\w+, Hostname\)$/);
     const ids = allPanels(doc.panels).map((p) => (p as { id?: number }).id);
     expect(new Set(ids).size).toBe(ids.length);
@@ -759,10 +759,10 @@ describe('dashboards', () => {
     const queryPanels = allPanels(doc.panels).filter((p) => p.type !== 'row');
     expect(queryPanels.length).toBeGreaterThan(3);
     for (const panel of queryPanels) {
-      expect({ title: panel.title, uid: panel.datasource?.uid }).toEqual({ title: panel.title, uid: provisioner.DS_PLACEHOLDER });
+      expect({ title: panel.title, uid: panel.datasource?.uid }).toEqual({ title: panel.title, uid: provisioner.DATASOURCE_VARIABLE });
       expect(panel.targets?.length).toBeGreaterThan(0);
       for (const t of panel.targets ?? []) {
-        expect({ title: panel.title, uid: t.datasource?.uid }).toEqual({ title: panel.title, uid: provisioner.DS_PLACEHOLDER });
+        expect({ title: panel.title, uid: t.datasource?.uid }).toEqual({ title: panel.title, uid: provisioner.DATASOURCE_VARIABLE });
       }
     }
   });

@@ -5,7 +5,7 @@
  * data source pointing at the AMP workspace, one folder, and the dashboards passed in.
  *
  * Plain CommonJS with no dependencies: shipped as-is with `Code.fromAsset(<this directory>)`, handler
- * `index.handler`, runtime nodejs20.x (which provides `@aws-sdk/client-grafana`).
+ * `index.handler`, on a Lambda Node.js runtime (18 or later provide `@aws-sdk/client-grafana`; the construct picks the latest).
  *
  * ResourceProperties (CloudFormation passes them as strings / lists of strings):
  *   WorkspaceId       required  AMG workspace id, `g-` + 10 hex digits.
@@ -33,11 +33,12 @@
 'use strict';
 
 const SERVICE_ACCOUNT_NAME = 'cdk-hyperpod-provisioner';
-// Provided by the nodejs20.x runtime, not installed in this repository (hence required by a non-literal name).
+// Provided by the Lambda Node.js runtimes (AWS SDK v3), not installed in this repository (hence required by a non-literal name).
 const GRAFANA_SDK = '@aws-sdk/client-grafana';
 // Long enough for a slow deployment with retries, short enough that a token left behind soon stops working.
 const TOKEN_TTL_SECONDS = 600;
-const DS_PLACEHOLDER = '${DS_PROMETHEUS}';
+// Grafana's own convention for a dashboard's data source input; replaced by the provisioned data source uid.
+const DATASOURCE_VARIABLE = '${DS_PROMETHEUS}';
 const DEFAULTS = Object.freeze({
   datasourceUid: 'hyperpod-amp',
   folderUid: 'hyperpod-training',
@@ -140,7 +141,7 @@ function checkUrl(name, value) {
  * @param {unknown} value @param {string} uid @returns {any}
  */
 function substituteDatasource(value, uid) {
-  if (value === DS_PLACEHOLDER) return uid;
+  if (value === DATASOURCE_VARIABLE) return uid;
   if (Array.isArray(value)) return value.map((item) => substituteDatasource(item, uid));
   if (value && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteDatasource(v, uid)]));
@@ -638,6 +639,6 @@ module.exports = {
   GrafanaApiError,
   SERVICE_ACCOUNT_NAME,
   TOKEN_TTL_SECONDS,
-  DS_PLACEHOLDER,
+  DATASOURCE_VARIABLE,
   DEFAULTS,
 };
