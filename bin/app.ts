@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The reference app: `npx cdk synth -c profile=swallow-70b|smoke [-c availabilityZoneId=use1-az6]
 //   [-c alertEmail=oncall@example.com] [-c slackWorkspaceId=T… -c slackChannelId=C…]
-//   [-c servingModelKey=serving/swallow-70b/]` (the last adds a SageMaker endpoint, which bills while idle).
+//   [-c servingModelKey=serving/swallow-70b/]` (the last adds a SageMaker endpoint, which bills while idle)
+//   [-c compliance=full|nag|none]` (default full; see "Compliance at synth" below).
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { profileNamed, TrainingPlatformStack } from '../lib';
@@ -21,5 +22,12 @@ new TrainingPlatformStack(app, 'TrainingPlatform', {
   servingModelKey: app.node.tryGetContext('servingModelKey'),
 });
 // Compliance at synth: a finding fails it. Acknowledged findings sit next to their code; disabled guard
-// rules, with reasons, in lib/platform/policy-validation.ts.
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app), referenceGuardValidator());
+// rules, with reasons, in lib/platform/policy-validation.ts. `-c compliance=nag` skips cfn-guard and
+// `-c compliance=none` both, for a fast inner loop (bench:synth prints what each costs); the tests and CI
+// always run every check.
+const compliance = app.node.tryGetContext('compliance') ?? 'full';
+if (!['full', 'nag', 'none'].includes(compliance)) {
+  throw new Error(`App: compliance must be one of full, nag, none (-c compliance=NAME), got '${compliance}'`);
+}
+if (compliance !== 'none') Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+if (compliance === 'full') Validations.of(app).addPlugins(referenceGuardValidator());

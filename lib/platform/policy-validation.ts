@@ -1,4 +1,7 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
+import type { IPolicyValidationContextBeta1, IPolicyValidationPluginBeta1, PolicyValidationPluginReportBeta1 } from 'aws-cdk-lib';
 
 /** A Control Tower proactive control (cfn-guard rule) the reference platform does not meet, and why. */
 export interface DisabledGuardRule {
@@ -50,7 +53,67 @@ export const DISABLED_GUARD_RULES: readonly DisabledGuardRule[] = [
   },
 ];
 
+/** The Control Tower rule files the validator package ships (one `ct-<service>-pr-<n>.guard` per control). */
+export const CONTROL_TOWER_RULES_DIR = path.join(
+  path.dirname(require.resolve('@cdklabs/cdk-validator-cfnguard/package.json')), 'rules', 'control-tower', 'cfn-guard');
+
+/** Every resource type a rule file names, e.g. `AWS::S3::Bucket`. */
+export function resourceTypesNamedBy(ruleFile: string): Set<string> {
+  return new Set(fs.readFileSync(ruleFile, 'utf8').match(/AWS::[A-Za-z0-9]+::[A-Za-z0-9]+/g) ?? []);
+}
+
+function ruleFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const file = path.join(dir, entry.name);
+    if (entry.isDirectory()) return ruleFiles(file);
+    return entry.name.endsWith('.guard') ? [file] : [];
+  });
+}
+
+function templateResourceTypes(templatePaths: readonly string[]): Set<string> {
+  const types = new Set<string>();
+  for (const file of templatePaths) {
+    const resources = JSON.parse(fs.readFileSync(file, 'utf8')).Resources ?? {};
+    for (const resource of Object.values<{ Type?: string }>(resources)) if (resource.Type) types.add(resource.Type);
+  }
+  return types;
+}
+
+/**
+ * cfn-guard with the Control Tower controls, given only the rule files that can apply to the templates.
+ *
+ * Every Control Tower rule selects resources by type (`Resources.*[ Type == %X ]`, with the type as a string
+ * literal in the same file; test/platform/policy-validation.test.ts pins that premise), so a rule naming no type
+ * present in the templates selects nothing and cannot report a finding. Leaving those out gives the same report
+ * and spares cfn-guard parsing the ~240 files: it is most of what the check costs (`npm run bench:synth`).
+ */
+export class TypeScopedGuardValidator implements IPolicyValidationPluginBeta1 {
+  public readonly name = 'cdk-validator-cfnguard';
+  public readonly version: string;
+  private readonly rules: ReadonlyArray<{ file: string; types: Set<string> }>;
+
+  constructor(private readonly disabledRules: readonly string[]) {
+    this.version = JSON.parse(fs.readFileSync(path.join(CONTROL_TOWER_RULES_DIR, '..', '..', '..', 'package.json'), 'utf8')).version;
+    this.rules = ruleFiles(CONTROL_TOWER_RULES_DIR)
+      .filter((file) => !disabledRules.includes(path.parse(file).name))
+      .map((file) => ({ file, types: resourceTypesNamedBy(file) }));
+  }
+
+  public validate(context: IPolicyValidationContextBeta1): PolicyValidationPluginReportBeta1 {
+    const present = templateResourceTypes(context.templatePaths);
+    const applicable = this.rules.filter((r) => [...r.types].some((t) => present.has(t))).map((r) => r.file);
+    if (applicable.length === 0) return { success: true, violations: [] };
+    return new CfnGuardValidator({ controlTowerRulesEnabled: false, rules: applicable, disabledRules: [...this.disabledRules] })
+      .validate(context);
+  }
+}
+
+/** The rule-file names (`ct-s3-pr-9`) of the disabled controls. */
+export function disabledGuardRuleFiles(): string[] {
+  return DISABLED_GUARD_RULES.map((r) => r.control.toLowerCase().replace(/\./g, '-'));
+}
+
 /** cfn-guard (Control Tower proactive controls, offline) with the disabled rules above. */
-export function referenceGuardValidator(): CfnGuardValidator {
-  return new CfnGuardValidator({ disabledRules: DISABLED_GUARD_RULES.map((r) => r.control.toLowerCase().replace(/\./g, '-')) });
+export function referenceGuardValidator(): TypeScopedGuardValidator {
+  return new TypeScopedGuardValidator(disabledGuardRuleFiles());
 }
