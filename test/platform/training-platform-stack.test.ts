@@ -2,7 +2,6 @@ import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Validations } from 'aws-cdk-lib';
 import { PROFILES, profileNamed, SMOKE, SWALLOW_70B, SWALLOW_70B_PLAN, TrainingPlatformStack } from '../../lib';
 import { referenceGuardValidator } from '../../lib/platform/policy-validation';
