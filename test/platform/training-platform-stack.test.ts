@@ -9,7 +9,7 @@ import { DISABLED_GUARD_RULES, referenceGuardValidator } from '../../lib/platfor
 import { testApp } from '../util';
 
 function referenceStack(profile = SWALLOW_70B, app = testApp()): TrainingPlatformStack {
-  return new TrainingPlatformStack(app, 'TrainingPlatform', { profile });
+  return new TrainingPlatformStack(app, 'TrainingPlatform', { profile, availabilityZoneId: 'use1-az6' });
 }
 
 function nagFindings(stack: Stack): string[] {
@@ -91,7 +91,7 @@ describe('profiles', () => {
 
   test('no serving endpoint unless asked for; servingModelKey adds one reading that prefix of the checkpoints bucket', () => {
     Template.fromStack(referenceStack(SMOKE)).resourceCountIs('AWS::SageMaker::Endpoint', 0);
-    const stack = new TrainingPlatformStack(testApp(), 'TrainingPlatform', { profile: SMOKE, servingModelKey: 'serving/swallow-70b/' });
+    const stack = new TrainingPlatformStack(testApp(), 'TrainingPlatform', { profile: SMOKE, availabilityZoneId: 'use1-az6', servingModelKey: 'serving/swallow-70b/' });
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::SageMaker::Endpoint', 1);
     template.hasResourceProperties('AWS::SageMaker::Model', { PrimaryContainer: Match.objectLike({

@@ -4,6 +4,7 @@
 # user: scripts (a "#!" first line) 0755, other files 0644. Files are rewritten only when they change; files users
 # put there are left alone. Controller only: the file system is shared, one copy serves all nodes.
 # node-types: Controller
+# class: essential
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR/.. source=lib.sh
