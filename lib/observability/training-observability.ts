@@ -182,8 +182,11 @@ function defaultImages(): Required<ExporterImages> {
   };
 }
 
-/** `<account>.dkr.ecr.<region>.<suffix>/<repository>[:tag|@digest]` → account, region, repository. */
-const ECR_IMAGE = /^([0-9]{12})\.dkr\.ecr(?:-fips)?\.([^./]+)\.[^/]+\/([^:@]+)/;
+/**
+ * `<account>.dkr.ecr.<region>.<suffix>/<repository>[:tag|@digest]` → account, region, repository. Region and
+ * suffix may be unresolved tokens (`${Token[AWS.Region.12]}`, which contain dots).
+ */
+const ECR_IMAGE = /^([0-9]{12})\.dkr\.ecr(?:-fips)?\.(\$\{Token\[[^\]]+\]\}|[a-z0-9-]+)\.(?:\$\{Token\[[^\]]+\]\}|[a-z.]+)\/([^:@]+)/;
 
 /**
  * The detail types HyperPod sends to EventBridge. "SageMaker HyperPod Cluster Event" exists only for
