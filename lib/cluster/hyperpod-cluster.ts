@@ -1,7 +1,9 @@
-import { Annotations, ArnFormat, Names, Stack, Tags, Token } from 'aws-cdk-lib';
+import * as crypto from 'crypto';
+import { Annotations, ArnFormat, Names, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as fsx from 'aws-cdk-lib/aws-fsx';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct } from 'constructs';
@@ -10,14 +12,15 @@ import { DEFAULT_ACCELERATED_EBS_GIB, DEFAULT_CPU_EBS_GIB } from '../core/hyperp
 import { requireIntegerInRange, requireMatch } from '../core/validation';
 import { addressesForNodes, cidrMaskOf, usableAddresses } from '../network/subnet-sizing';
 import { ITrainingNetwork } from '../network/training-network';
-import { ILustreStorage, LUSTRE_PORTS } from '../storage/lustre-storage';
+import { DataRepositoryAssociation } from '../storage/data-repository-association';
+import { ILustreStorage, LUSTRE_PORTS, LustreStorage } from '../storage/lustre-storage';
 import { ClusterExecutionRole } from './cluster-execution-role';
 import { IClusterObservability } from './cluster-observability';
 import {
   defaultHealthChecks, hasAccelerators, INSTANCE_GROUP_NAME, InstanceGroupOptions, SlurmNodeType,
   validateInstanceGroup,
 } from './instance-group';
-import { LifecycleScripts, ON_CREATE_SCRIPT } from './lifecycle-scripts';
+import { LifecycleScripts, ON_INIT_COMPLETE_SCRIPT } from './lifecycle-scripts';
 import { ncclEnvironment } from './nccl-environment';
 
 /** What HyperPod does with a node that fails a health check. */
@@ -28,13 +31,20 @@ export enum NodeRecovery {
   NONE = 'None',
 }
 
-/** How HyperPod treats Slurm partitions it configures from the API. */
+/**
+ * How HyperPod treats `slurm.conf` when it applies the instance groups' Slurm configuration (HyperPod migration
+ * guide to API-driven configuration).
+ */
 export enum SlurmConfigStrategy {
-  /** HyperPod manages the partitions from the instance groups. */
+  /** HyperPod owns the partitions; manual `slurm.conf` edits are treated as drift. */
   MANAGED = 'Managed',
-  /** HyperPod overwrites partition changes made on the controller. */
+  /** HyperPod overwrites changes made on the controller. */
   OVERWRITE = 'Overwrite',
-  /** HyperPod merges its partitions with changes made on the controller. */
+  /**
+   * HyperPod merges its configuration with changes made on the controller: edits the lifecycle scripts make
+   * (the job-completion plugin of job notifications) survive its rewrites. The only behaviour continuous
+   * provisioning supports.
+   */
   MERGE = 'Merge',
 }
 
@@ -104,8 +114,10 @@ export interface HyperPodClusterProps {
   /** The compute groups, one Slurm partition each (named after the group). */
   readonly computeGroups: InstanceGroupOptions[];
   /**
-   * Cluster name: letters, digits and hyphens, at most 63 characters.
-   * @default - generated from the construct path
+   * Cluster name: letters, digits and hyphens, at most 63 characters. A custom name is fixed: a change to a
+   * create-only property (VPC, orchestrator, a group's instance type or role) needs a new cluster, which
+   * CloudFormation cannot create under the same name, so such an update fails; change the name with it.
+   * @default - `<stack name>-<construct id>`, unique per stack in the account and Region
    */
   readonly clusterName?: string;
   /**
@@ -120,12 +132,15 @@ export interface HyperPodClusterProps {
    */
   readonly continuousProvisioning?: boolean;
   /**
-   * How HyperPod treats the Slurm partitions it configures from the instance groups.
-   * @default SlurmConfigStrategy.MANAGED
+   * How HyperPod treats `slurm.conf` when it applies the instance groups. Must stay unset with continuous
+   * provisioning, which supports only Merge and rejects requests that set it.
+   * @default - SlurmConfigStrategy.MERGE (sent only without continuous provisioning): the lifecycle scripts'
+   * `slurm.conf` edits survive HyperPod's rewrites
    */
   readonly slurmConfigStrategy?: SlurmConfigStrategy;
   /**
-   * Set up Docker, enroot and pyxis for container jobs on the nodes.
+   * Verify Docker, enroot and pyxis (shipped by the HyperPod DLAMI) for container jobs and move their data off
+   * the root volume.
    * @default true
    */
   readonly containers?: boolean;
@@ -151,8 +166,13 @@ export interface HyperPodClusterProps {
    */
   readonly observability?: IClusterObservability;
   /**
-   * Bucket for the lifecycle scripts.
-   * @default - a new bucket
+   * Directories under the mount path that every user may write to (mode 1777), created by the controller.
+   * @default - `users` and the directory of every data repository that exports to S3 (e.g. checkpoints)
+   */
+  readonly userDirectories?: string[];
+  /**
+   * Bucket for the lifecycle scripts (name it `sagemaker-…` or it needs the grants this construct adds).
+   * @default - a new bucket named `sagemaker-lifecycle-<stack UUID>`
    */
   readonly lifecycleBucket?: s3.IBucket;
   /**
@@ -232,7 +252,7 @@ export class HyperPodCluster extends Construct implements IHyperPodCluster {
     super(scope, id);
     const groups = planGroups(props);
     validateCluster(this, props, groups);
-    this.clusterName = props.clusterName ?? Names.uniqueResourceName(this, { maxLength: 63, separator: '-' });
+    this.clusterName = props.clusterName ?? defaultClusterName(this);
     this.partitions = props.computeGroups.map((g) => g.name);
     this.connections = new ec2.Connections({ securityGroups: [props.network.efaSecurityGroup] });
     if (props.storage) allowLustre(props.storage, this.connections);
@@ -244,14 +264,20 @@ export class HyperPodCluster extends Construct implements IHyperPodCluster {
       bucket: props.lifecycleBucket,
       accessLogsBucket: props.accessLogsBucket,
     });
-    for (const role of [this.controllerRole, this.executionRole]) this.lifecycleScripts.grantRead(role);
+    for (const role of [this.controllerRole, this.executionRole]) {
+      this.lifecycleScripts.grantRead(role);
+      if (props.storage instanceof LustreStorage) grantDataRepositories(role, props.storage.dataRepositories);
+    }
     props.experimentTracking?.secret.grantRead(this.executionRole);
 
     this.resource = new sagemaker.CfnCluster(this, 'Resource', {
       clusterName: this.clusterName,
       nodeRecovery: props.nodeRecovery ?? NodeRecovery.AUTOMATIC,
       nodeProvisioningMode: props.continuousProvisioning ? 'Continuous' : undefined,
-      orchestrator: { slurm: { slurmConfigStrategy: props.slurmConfigStrategy ?? SlurmConfigStrategy.MANAGED } },
+      // Continuous provisioning rejects a request that sets the strategy (it always merges).
+      orchestrator: { slurm: {
+        slurmConfigStrategy: props.continuousProvisioning ? undefined : props.slurmConfigStrategy ?? SlurmConfigStrategy.MERGE,
+      } },
       vpcConfig: {
         securityGroupIds: [props.network.efaSecurityGroup.securityGroupId],
         subnets: [props.network.computeSubnet.subnetId],
@@ -282,7 +308,9 @@ export class HyperPodCluster extends Construct implements IHyperPodCluster {
       instanceCount: group.count,
       executionRole: (group.nodeType === SlurmNodeType.CONTROLLER ? this.controllerRole : this.executionRole).roleArn,
       threadsPerCore: group.threadsPerCore ?? (accelerators ? 1 : 2),
-      lifeCycleConfig: { sourceS3Uri: this.lifecycleScripts.sourceS3Uri, onCreate: ON_CREATE_SCRIPT },
+      // OnInitComplete, not OnCreate: with SlurmConfig, HyperPod configures and starts Slurm itself; OnCreate is
+      // the legacy mode in which the scripts would have to.
+      lifeCycleConfig: { sourceS3Uri: this.lifecycleScripts.sourceS3Uri, onInitComplete: ON_INIT_COMPLETE_SCRIPT },
       instanceStorageConfigs: storage,
       onStartDeepHealthChecks: checks.length > 0 ? checks : undefined,
       trainingPlanArn: group.trainingPlanArn,
@@ -304,8 +332,19 @@ export class HyperPodCluster extends Construct implements IHyperPodCluster {
       clusterName: this.clusterName,
       region: Stack.of(this).region,
       fsx: props.storage
-        ? { mountPath: props.mountPath ?? '/fsx', dnsName: props.storage.dnsName, mountName: props.storage.mountName }
+        ? {
+          mountPath: props.mountPath ?? '/fsx',
+          dnsName: props.storage.dnsName,
+          mountName: props.storage.mountName,
+          userDirectories: props.userDirectories ?? defaultUserDirectories(props.storage),
+          dataRepositories: props.storage instanceof LustreStorage ? props.storage.dataRepositories.map((r) => ({
+            fileSystemPath: r.fileSystemPath, s3Uri: r.dataRepositoryPath, exported: exportsToS3(r),
+          })) : [],
+        }
         : null,
+      slurm: {
+        partitions: Object.fromEntries(props.computeGroups.map((g) => [g.name, g.count])),
+      },
       instanceGroups: Object.fromEntries(groups.map((g) => [g.name, g.nodeType])),
       features: { containers: props.containers ?? true },
       nccl: {
@@ -330,6 +369,70 @@ function allowLustre(storage: ILustreStorage, nodes: ec2.Connections): void {
   }
 }
 
+/** `<stack name>-<id>`: unique in the account and Region because the stack name is; hashed when too long. */
+function defaultClusterName(scope: Construct): string {
+  const stackName = Stack.of(scope).stackName;
+  if (Token.isUnresolved(stackName)) return Names.uniqueResourceName(scope, { maxLength: 63, separator: '-' });
+  const name = `${stackName}-${scope.node.id}`.replace(/[^A-Za-z0-9-]/g, '-').replace(/-+/g, '-').replace(/^-|-$/g, '');
+  if (name.length <= 63) return name;
+  const hash = crypto.createHash('sha256').update(`${stackName}/${scope.node.path}`).digest('hex').slice(0, 8);
+  return `${name.slice(0, 54).replace(/-+$/, '')}-${hash}`;
+}
+
+/** An association that exports file-system changes to S3 is written by jobs (e.g. checkpoints). */
+function exportsToS3(repository: DataRepositoryAssociation): boolean {
+  const s3Config = repository.resource.s3 as fsx.CfnDataRepositoryAssociation.S3Property | undefined;
+  const policy = s3Config?.autoExportPolicy as fsx.CfnDataRepositoryAssociation.AutoExportPolicyProperty | undefined;
+  return (policy?.events as string[] | undefined ?? []).length > 0;
+}
+
+function defaultUserDirectories(storage: ILustreStorage): string[] {
+  const exported = storage instanceof LustreStorage
+    ? storage.dataRepositories.filter(exportsToS3).map((r) => r.fileSystemPath.replace(/^\/+/, ''))
+    : [];
+  return ['users', ...exported];
+}
+
+/**
+ * Nodes reach the data behind the file system directly too (`aws s3 sync`, export and serving steps): read
+ * on every association's prefix, write on the ones that export, and the bucket keys for both.
+ */
+function grantDataRepositories(role: iam.IRole, repositories: readonly DataRepositoryAssociation[]): void {
+  repositories.forEach((repository, i) => {
+    const writable = exportsToS3(repository);
+    const actions = writable
+      ? ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts']
+      : ['s3:GetObject'];
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: `ListDataRepository${i}`,
+      actions: ['s3:ListBucket'],
+      resources: [repository.bucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': [repository.prefix, `${repository.prefix}*`] } },
+    }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: `${writable ? 'ReadWrite' : 'Read'}DataRepository${i}`,
+      actions,
+      resources: [repository.bucket.arnForObjects(`${repository.prefix}*`)],
+    }));
+    const key = repository.bucket.encryptionKey;
+    if (key) {
+      role.addToPrincipalPolicy(new iam.PolicyStatement({
+        sid: `DataRepositoryKey${i}`,
+        actions: writable ? ['kms:Decrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'],
+        resources: [key.keyArn],
+      }));
+    }
+    const policy = role.node.tryFindChild('DefaultPolicy');
+    const bucket = repository.bucket.node.defaultChild as s3.CfnBucket | undefined;
+    if (policy && bucket) {
+      Validations.of(policy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${Stack.of(role).getLogicalId(bucket)}.Arn>/${repository.prefix}*]`,
+        reason: `Nodes read${writable ? ' and write' : ''} the objects under the data repository prefix ${repository.prefix} only.`,
+      });
+    }
+  });
+}
+
 function planGroups(props: HyperPodClusterProps): PlannedGroup[] {
   const support = (options: ClusterSupportGroupOptions, name: string, nodeType: SlurmNodeType): PlannedGroup => ({
     ...options, name: options.name ?? name, count: options.count ?? 1, nodeType,
@@ -345,6 +448,11 @@ function validateCluster(scope: IConstruct, props: HyperPodClusterProps, groups:
   if (props.clusterName !== undefined) {
     requireMatch(scope, 'clusterName', props.clusterName, INSTANCE_GROUP_NAME,
       'letters, digits and hyphens, starting and ending with a letter or digit, at most 63 characters');
+  }
+  if (props.continuousProvisioning && props.slurmConfigStrategy !== undefined) {
+    throw new ConfigurationError(scope, 'slurmConfigStrategy',
+      `must be unset with continuousProvisioning (continuous provisioning supports only Merge and rejects `
+      + `requests that set the strategy), got '${props.slurmConfigStrategy}'`);
   }
   if (props.computeGroups.length === 0) {
     throw new ConfigurationError(scope, 'computeGroups', 'must have at least one group, got none');

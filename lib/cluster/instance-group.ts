@@ -18,7 +18,10 @@ export enum SlurmNodeType {
 export enum DeepHealthCheck {
   /** CPU, memory, disk and GPU stress, DCGM diagnostics, EFA loopback. */
   INSTANCE_STRESS = 'InstanceStress',
-  /** Multi-node NCCL all-reduce across the group: needs 2 or more nodes. */
+  /**
+   * Multi-node NCCL all-reduce across the group: needs 2 or more nodes with EFA (HyperPod supports it only on
+   * instances with multi-node GPU communication, not e.g. on ml.g5.2xlarge).
+   */
   INSTANCE_CONNECTIVITY = 'InstanceConnectivity',
 }
 
@@ -42,8 +45,8 @@ export interface InstanceGroupOptions {
   readonly ebsVolumeSizeGiB?: number;
   /**
    * Deep health checks on node start.
-   * @default - InstanceStress and InstanceConnectivity for accelerator groups of 2+ nodes, InstanceStress for
-   * a single accelerator node, none for CPU groups
+   * @default - InstanceStress for accelerator groups, plus InstanceConnectivity for EFA groups of 2+ nodes;
+   * none for CPU groups
    */
   readonly deepHealthChecks?: DeepHealthCheck[];
   /**
@@ -71,10 +74,15 @@ export function hasAccelerators(instanceType: string): boolean {
   return (findHyperPodInstanceType(instanceType)?.acceleratorsPerNode ?? 0) > 0;
 }
 
+/** True for types with EFA interfaces: the only ones whose groups can run the InstanceConnectivity check. */
+export function hasEfa(instanceType: string): boolean {
+  return (findHyperPodInstanceType(instanceType)?.efaInterfaces ?? 0) > 0;
+}
+
 /** The deep health checks a group gets when it does not say. */
 export function defaultHealthChecks(group: InstanceGroupOptions): DeepHealthCheck[] {
   if (!hasAccelerators(group.instanceType)) return [];
-  return group.count >= 2
+  return group.count >= 2 && hasEfa(group.instanceType)
     ? [DeepHealthCheck.INSTANCE_STRESS, DeepHealthCheck.INSTANCE_CONNECTIVITY]
     : [DeepHealthCheck.INSTANCE_STRESS];
 }
@@ -101,6 +109,11 @@ function validateHealthChecks(scope: IConstruct, field: string, group: InstanceG
   if (checks.length > 0 && !hasAccelerators(group.instanceType)) {
     throw new ConfigurationError(scope, `${field}.deepHealthChecks`,
       `run on GPU and Trainium instances only, got [${checks.join(', ')}] for ${group.instanceType}`);
+  }
+  if (checks.includes(DeepHealthCheck.INSTANCE_CONNECTIVITY) && !hasEfa(group.instanceType)) {
+    throw new ConfigurationError(scope, `${field}.deepHealthChecks`,
+      `InstanceConnectivity runs only on instance types with EFA (multi-node GPU communication), got ${group.instanceType}; `
+      + 'use [InstanceStress]');
   }
   if (checks.includes(DeepHealthCheck.INSTANCE_CONNECTIVITY) && group.count < 2) {
     throw new ConfigurationError(scope, `${field}.deepHealthChecks`,

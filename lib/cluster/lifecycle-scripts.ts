@@ -6,11 +6,15 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import { AccessLogsBucket } from '../storage/access-logs-bucket';
+import { stackUniqueSuffix } from './stack-unique-suffix';
 
 /** The scripts shipped in this package (`lib/cluster/lifecycle`). */
 export const LIFECYCLE_SCRIPTS_DIR = path.join(__dirname, 'lifecycle');
-/** The entry point HyperPod runs on every new node. */
-export const ON_CREATE_SCRIPT = 'on_create.sh';
+/**
+ * The entry point HyperPod runs on every new node as `LifeCycleConfig.OnInitComplete`: after HyperPod's
+ * AMI-based initialization (Slurm, Docker, prolog/epilog, FSx mount) is complete.
+ */
+export const ON_INIT_COMPLETE_SCRIPT = 'on_init_complete.sh';
 /** The settings file the scripts read, written next to them. */
 export const SETTINGS_FILE = 'cluster-settings.json';
 
@@ -19,7 +23,7 @@ export interface LifecycleScriptsProps {
   readonly settings: Record<string, unknown>;
   /**
    * Bucket for the scripts.
-   * @default - a new private, TLS-only, versioned, access-logged bucket
+   * @default - a new private, TLS-only, versioned, access-logged bucket named `sagemaker-lifecycle-<stack UUID>`
    */
   readonly bucket?: s3.IBucket;
   /**
@@ -59,6 +63,7 @@ export class LifecycleScripts extends Construct {
         s3deploy.Source.jsonData(SETTINGS_FILE, props.settings),
       ],
       prune: false,
+      // Old prefixes stay for nodes that still point at them.
       retainOnDelete: true,
     });
     this.acknowledgeDeploymentFindings();
@@ -71,15 +76,15 @@ export class LifecycleScripts extends Construct {
   }
 
   /**
-   * Read access to the lifecycle prefix only: list it and get its objects (the managed cluster-instance
-   * policy reads only `sagemaker-*` buckets).
+   * Read access to the lifecycle prefix: list the bucket and get the objects under `lifecycle/` (the managed
+   * cluster-instance policy reads only `sagemaker-*` buckets; a bucket you bring may be named otherwise).
+   * The list grant has no `s3:prefix` condition: HyperPod's own list calls must never be refused.
    */
   public grantRead(grantee: iam.IGrantable): void {
     grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'ListLifecycleScripts',
       actions: ['s3:ListBucket'],
       resources: [this.bucket.bucketArn],
-      conditions: { StringLike: { 's3:prefix': ['lifecycle/*'] } },
     }));
     grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'ReadLifecycleScripts',
@@ -87,9 +92,10 @@ export class LifecycleScripts extends Construct {
       resources: [this.bucket.arnForObjects('lifecycle/*')],
     }));
     const policy = grantee.grantPrincipal instanceof iam.Role ? grantee.grantPrincipal.node.tryFindChild('DefaultPolicy') : undefined;
-    if (policy) {
+    const bucket = this.bucket.node.defaultChild as s3.CfnBucket | undefined;
+    if (policy && bucket) {
       Validations.of(policy).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket)}.Arn>/lifecycle/*]`,
+        id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(bucket)}.Arn>/lifecycle/*]`,
         reason: 'Nodes read every script under the lifecycle prefix of this bucket, whose content-addressed subfolder changes with each script version.',
       });
     }
@@ -132,8 +138,14 @@ export class LifecycleScripts extends Construct {
     }
   }
 
+  /**
+   * Named `sagemaker-…` as the SageMaker API reference asks of `SourceS3Uri`, and unique per stack (its UUID):
+   * a retained bucket of a deleted stack, or of a failed create that could not empty it, never blocks the
+   * next one. RetainExceptOnCreate: a failed first create removes it when it is still empty.
+   */
   private createBucket(accessLogs?: s3.IBucket): s3.Bucket {
     return new s3.Bucket(this, 'Bucket', {
+      bucketName: `sagemaker-lifecycle-${stackUniqueSuffix()}`,
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
       versioned: true,
@@ -147,7 +159,7 @@ export class LifecycleScripts extends Construct {
         noncurrentVersionExpiration: Duration.days(90),
         abortIncompleteMultipartUploadAfter: Duration.days(7),
       }],
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
   }
 }

@@ -45,6 +45,22 @@ export class AlertTopic extends sns.Topic {
     }));
   }
 
+  /**
+   * Let a CloudWatch alarm publish. The topic has a policy of its own (for the alert manager), which replaces
+   * SNS's default one: without this statement alarms in the account could not publish.
+   */
+  public allowCloudWatchAlarm(alarmArn: string): void {
+    this.addToResourcePolicy(new iam.PolicyStatement({
+      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['sns:Publish'],
+      resources: [this.topicArn],
+      conditions: {
+        StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+        ArnLike: { 'aws:SourceArn': alarmArn },
+      },
+    }));
+  }
+
   /** Let an AMP workspace's alert manager publish (it also reads the topic's attributes first). */
   public allowPrometheusAlerts(workspaceArn: string): void {
     this.addToResourcePolicy(new iam.PolicyStatement({

@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Duration, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as aps from 'aws-cdk-lib/aws-aps';
 import * as chatbot from 'aws-cdk-lib/aws-chatbot';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -13,6 +13,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { IClusterObservability } from '../cluster/cluster-observability';
 import { IHyperPodCluster } from '../cluster/hyperpod-cluster';
+import { stackUniqueSuffix } from '../cluster/stack-unique-suffix';
 import { ConfigurationError } from '../core/configuration-error';
 import { restrictGrantsToAwsServices } from '../core/key-policy';
 import { requireIntegerInRange, requireMatch } from '../core/validation';
@@ -55,21 +56,28 @@ export enum SlurmJobState {
 /** Every end state but COMPLETED: the jobs someone must look at. */
 export const FAILED_JOB_STATES = Object.values(SlurmJobState).filter((s) => s !== SlurmJobState.COMPLETED);
 
-/** Container images of the exporters and the collector on the nodes. */
+/**
+ * Container images of the exporters and the collector on the nodes. The defaults are the images HyperPod
+ * publishes in its own regional ECR registry (`602401143452.dkr.ecr.<region>.amazonaws.com/hyperpod/…`,
+ * awslabs/awsome-distributed-ai observability scripts), pulled through the `ecr.api`/`ecr.dkr` endpoints: a
+ * private cluster without NAT comes up with its monitoring. Some opt-in Regions host them in another account
+ * (e.g. 296578399912 in ap-southeast-3): set the images there. A public registry (quay.io, nvcr.io,
+ * public.ecr.aws) works only with internet egress.
+ */
 export interface ExporterImages {
   /**
-   * The ADOT collector that scrapes the exporters and remote-writes to Prometheus.
-   * @default 'public.ecr.aws/aws-observability/aws-otel-collector:v0.43.1'
+   * The OpenTelemetry collector that scrapes the exporters and remote-writes to Prometheus.
+   * @default - HyperPod's `hyperpod/otel_collector:v1754424030352`
    */
   readonly collector?: string;
   /**
    * Prometheus node exporter (CPU, memory, disks, network; EFA counters through its textfile collector).
-   * @default 'quay.io/prometheus/node-exporter:v1.8.2'
+   * @default - HyperPod's `hyperpod/node_exporter:v1.9.1`
    */
   readonly nodeExporter?: string;
   /**
    * NVIDIA DCGM exporter (GPU health and activity), on GPU nodes.
-   * @default 'nvcr.io/nvidia/k8s/dcgm-exporter:3.3.9-3.6.1-ubuntu22.04'
+   * @default - HyperPod's `hyperpod/dcgm_exporter:4.1.1-4.0.4-ubi9`
    */
   readonly dcgmExporter?: string;
 }
@@ -153,19 +161,38 @@ export interface TrainingObservabilityProps {
    */
   readonly encryptionKey?: kms.IKey;
   /**
-   * What happens to the Prometheus workspace (its metrics) and the key when the stack lets go of them.
-   * @default RemovalPolicy.RETAIN
+   * What happens to the Prometheus workspace (its metrics), its log group and the key when the stack lets go
+   * of them.
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE (CloudFormation `RetainExceptOnCreate`: a failed first
+   * create cleans up, later deletes keep the data)
    */
   readonly removalPolicy?: RemovalPolicy;
 }
 
-const DEFAULT_IMAGES: Required<ExporterImages> = {
-  collector: 'public.ecr.aws/aws-observability/aws-otel-collector:v0.43.1',
-  nodeExporter: 'quay.io/prometheus/node-exporter:v1.8.2',
-  dcgmExporter: 'nvcr.io/nvidia/k8s/dcgm-exporter:3.3.9-3.6.1-ubuntu22.04',
-};
+/** The account of HyperPod's regional ECR registry for its exporter images. */
+export const HYPERPOD_ECR_ACCOUNT = '602401143452';
 
-/** The detail types HyperPod sends to EventBridge. */
+/** The pinned images HyperPod publishes, in the stack's Region. */
+function defaultImages(): Required<ExporterImages> {
+  const registry = `${HYPERPOD_ECR_ACCOUNT}.dkr.ecr.${Aws.REGION}.${Aws.URL_SUFFIX}/hyperpod`;
+  return {
+    collector: `${registry}/otel_collector:v1754424030352`,
+    nodeExporter: `${registry}/node_exporter:v1.9.1`,
+    dcgmExporter: `${registry}/dcgm_exporter:4.1.1-4.0.4-ubi9`,
+  };
+}
+
+/**
+ * `<account>.dkr.ecr.<region>.<suffix>/<repository>[:tag|@digest]` → account, region, repository. Region and
+ * suffix may be unresolved tokens (`${Token[AWS.Region.12]}`, which contain dots).
+ */
+const ECR_IMAGE = /^([0-9]{12})\.dkr\.ecr(?:-fips)?\.(\$\{Token\[[^\]]+\]\}|[a-z0-9-]+)\.(?:\$\{Token\[[^\]]+\]\}|[a-z.]+)\/([^:@]+)/;
+
+/**
+ * The detail types HyperPod sends to EventBridge. "SageMaker HyperPod Cluster Event" exists only for
+ * clusters with continuous provisioning (HyperPod cluster events reference); the rule lists it anyway, and
+ * it simply never matches on other clusters.
+ */
 export const HYPERPOD_EVENT_DETAIL_TYPES = [
   'SageMaker HyperPod Cluster State Change',
   'SageMaker HyperPod Cluster Node Health Event',
@@ -194,7 +221,7 @@ export class TrainingObservability extends Construct implements IClusterObservab
     super(scope, id);
     validateProps(this, props);
     this.props = props;
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
     this.encryptionKey = props.encryptionKey ?? new kms.Key(this, 'Key', {
       enableKeyRotation: true,
       description: `${this.node.path}: Prometheus workspace, alert topic and logs`,
@@ -221,7 +248,7 @@ export class TrainingObservability extends Construct implements IClusterObservab
         remoteWriteUrl: this.remoteWriteUrl,
         region: Stack.of(this).region,
         scrapeIntervalSeconds: this.props.scrapeIntervalSeconds ?? 15,
-        images: { ...DEFAULT_IMAGES, ...this.props.exporterImages },
+        images: this.exporterImages(),
       },
       jobNotifications: {
         topicArn: this.alertTopic.topicArn,
@@ -232,23 +259,71 @@ export class TrainingObservability extends Construct implements IClusterObservab
     };
   }
 
-  /** Remote write from every node, job events from the controller, HyperPod events to the topic. */
+  /** The images the nodes run: the defaults with the ones given in props. */
+  public exporterImages(): Required<ExporterImages> {
+    return { ...defaultImages(), ...this.props.exporterImages };
+  }
+
+  /**
+   * Remote write and image pulls from every node, job events from the controller, HyperPod events to the
+   * topic.
+   */
   public monitor(cluster: IHyperPodCluster): void {
     const remoteWrite = new iam.PolicyStatement({
       sid: 'PrometheusRemoteWrite',
       actions: ['aps:RemoteWrite'],
       resources: [this.workspace.attrArn],
     });
-    for (const role of new Set([cluster.executionRole, cluster.controllerRole])) role.addToPrincipalPolicy(remoteWrite);
+    for (const role of new Set([cluster.executionRole, cluster.controllerRole])) {
+      role.addToPrincipalPolicy(remoteWrite);
+      this.grantImagePull(role);
+    }
     this.alertTopic.grantPublishTo(cluster.controllerRole);
+    // ClusterArn ends in the cluster ID, but the documented sample events name the cluster in `resources`
+    // (`…:cluster/<name>`, HyperPod cluster events reference): match either form.
+    const nameArn = Stack.of(this).formatArn({
+      service: 'sagemaker', resource: 'cluster', resourceName: cluster.clusterName, arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
     new events.Rule(this, `${cluster.node.id}Events`, {
       description: `HyperPod events of ${cluster.node.path}`,
-      eventPattern: { source: ['aws.sagemaker'], detailType: HYPERPOD_EVENT_DETAIL_TYPES, resources: [cluster.clusterArn] },
+      eventPattern: { source: ['aws.sagemaker'], detailType: HYPERPOD_EVENT_DETAIL_TYPES, resources: [cluster.clusterArn, nameArn] },
       targets: [new targets.SnsTopic(this.alertTopic)],
     });
   }
 
-  /** Alarm on the alert topic when the file system's free capacity is low. */
+  /** Pull the exporter images that live in ECR (private registries need a token and pull rights). */
+  private grantImagePull(role: iam.IRole): void {
+    const repositories = Object.values(this.exporterImages()).flatMap((image) => {
+      const match = ECR_IMAGE.exec(image);
+      return match ? [Stack.of(this).formatArn({
+        service: 'ecr', account: match[1], region: match[2], resource: 'repository', resourceName: match[3],
+      })] : [];
+    });
+    if (repositories.length === 0) return;
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'PullExporterImages',
+      actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+      resources: [...new Set(repositories)],
+    }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'EcrAuthorizationToken',
+      actions: ['ecr:GetAuthorizationToken'],
+      resources: ['*'],
+    }));
+    const policy = role.node.tryFindChild('DefaultPolicy');
+    if (policy) {
+      Validations.of(policy).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'ecr:GetAuthorizationToken accepts only "*" (the token is for the registry, pulls are scoped to the exporter repositories).',
+      });
+    }
+  }
+
+  /**
+   * Alarm on the alert topic when the file system's free capacity is low. `FreeDataStorageCapacity` has one
+   * datapoint per storage target: `Sum` over one minute is the whole file system's free bytes (`Minimum` would
+   * be the fullest target; FSx for Lustre metrics reference).
+   */
   public monitorStorage(storage: LustreStorage): cloudwatch.Alarm {
     const percent = this.props.fsxFreeCapacityAlarmPercent ?? 10;
     const alarm = new cloudwatch.Alarm(this, `${storage.node.id}FreeCapacity`, {
@@ -257,21 +332,24 @@ export class TrainingObservability extends Construct implements IClusterObservab
         namespace: 'AWS/FSx',
         metricName: 'FreeDataStorageCapacity',
         dimensionsMap: { FileSystemId: storage.fileSystemId },
-        statistic: 'Minimum',
-        period: Duration.minutes(5),
+        statistic: 'Sum',
+        period: Duration.minutes(1),
       }),
       threshold: storage.storageCapacityGiB * 1024 ** 3 * (percent / 100),
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      evaluationPeriods: 3,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      evaluationPeriods: 5,
+      datapointsToAlarm: 3,
+      treatMissingData: cloudwatch.TreatMissingData.IGNORE,
     });
     alarm.addAlarmAction(new cwActions.SnsAction(this.alertTopic));
+    this.alertTopic.allowCloudWatchAlarm(alarm.alarmArn);
     return alarm;
   }
 
   private createWorkspace(removalPolicy: RemovalPolicy): aps.CfnWorkspace {
     const logGroup = new logs.LogGroup(this, 'WorkspaceLogs', {
-      logGroupName: `/aws/vendedlogs/prometheus/${this.node.addr}`,
+      // Vended-logs prefix, and unique per stack (its UUID): a retained group never blocks a later stack.
+      logGroupName: `/aws/vendedlogs/prometheus/${Names.uniqueResourceName(this, { maxLength: 64 })}-${stackUniqueSuffix()}`,
       retention: logs.RetentionDays.ONE_YEAR,
       encryptionKey: this.encryptionKey,
       removalPolicy,

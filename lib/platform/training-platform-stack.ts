@@ -1,5 +1,7 @@
 import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { ConfigurationError } from '../core/configuration-error';
+import { hasAccelerators } from '../cluster/instance-group';
 import { HyperPodCluster } from '../cluster/hyperpod-cluster';
 import { ModelEndpoint } from '../inference/model-endpoint';
 import { PlannedNodes } from '../network/subnet-sizing';
@@ -14,8 +16,10 @@ export interface TrainingPlatformStackProps extends StackProps {
   /** What to build: see `PROFILES`. */
   readonly profile: TrainingPlatformProfile;
   /**
-   * AZ ID of the compute subnet, e.g. `use1-az6`: the AZ of your capacity or training plan.
-   * @default - the first AZ of the region
+   * AZ ID of the compute subnet, e.g. `use1-az6`: the AZ of your capacity or training plan. Required for a
+   * profile with GPU or Trainium nodes (p5 capacity exists only in some AZs, and a training plan or capacity
+   * reservation is bound to one).
+   * @default - the first AZ of the region, for CPU-only profiles
    */
   readonly availabilityZoneId?: string;
   /**
@@ -51,6 +55,7 @@ export class TrainingPlatformStack extends Stack {
   constructor(scope: Construct, id: string, props: TrainingPlatformStackProps) {
     super(scope, id, { description: `cdk-hyperpod-training: ${props.profile.description}`, ...props });
     const profile = props.profile;
+    requireAcceleratorAz(this, profile, props.availabilityZoneId);
 
     this.network = new TrainingNetwork(this, 'Network', {
       plannedNodes: plannedNodes(profile),
@@ -71,7 +76,6 @@ export class TrainingPlatformStack extends Stack {
       controllerGroup: { instanceType: profile.controllerInstanceType },
       loginGroup: profile.loginInstanceType ? { instanceType: profile.loginInstanceType } : undefined,
       computeGroups: [{ name: 'gpu', instanceType: profile.computeInstanceType, count: profile.computeNodeCount }],
-      clusterName: `hyperpod-${profile.name}`,
       accessLogsBucket: this.storage.accessLogsBucket,
     });
     // The plan's Megatron-LM launch script, copied to /fsx/jobs by the 90-job-templates lifecycle step.
@@ -116,6 +120,17 @@ export class TrainingPlatformStack extends Stack {
     });
     return storage;
   }
+}
+
+/** Accelerated capacity is in particular AZs: the AZ is chosen on purpose, never the region's first one. */
+function requireAcceleratorAz(scope: Construct, profile: TrainingPlatformProfile, availabilityZoneId?: string): void {
+  if (availabilityZoneId !== undefined || !hasAccelerators(profile.computeInstanceType)) return;
+  throw new ConfigurationError(scope, 'availabilityZoneId',
+    `must be given for profile '${profile.name}' (${profile.computeNodeCount} x ${profile.computeInstanceType}): `
+    + 'use the AZ ID of your capacity, e.g. -c availabilityZoneId=use1-az6. Find it with '
+    + '`aws sagemaker describe-training-plan --training-plan-name NAME` (AvailabilityZone of its reserved capacity) or '
+    + '`aws ec2 describe-capacity-reservations`, and map AZ names to IDs with '
+    + "`aws ec2 describe-availability-zones --query 'AvailabilityZones[].[ZoneName,ZoneId]'`, got none");
 }
 
 /** Every node of the profile, for sizing the compute subnet. */

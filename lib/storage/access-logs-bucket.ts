@@ -5,7 +5,7 @@ import { Construct } from 'constructs';
 export interface AccessLogsBucketProps {
   /**
    * What happens to the bucket when the stack no longer has it.
-   * @default RemovalPolicy.RETAIN
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE (`RetainExceptOnCreate`: a failed first create cleans up)
    */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -26,7 +26,7 @@ export class AccessLogsBucket extends s3.Bucket {
         noncurrentVersionExpiration: Duration.days(30),
         abortIncompleteMultipartUploadAfter: Duration.days(7),
       }],
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
   }
 }

@@ -100,7 +100,7 @@ export interface LustreStorageProps {
   readonly weeklyMaintenanceStartTime?: string;
   /**
    * What happens to the file system, the buckets and the key when the stack no longer has them.
-   * @default RemovalPolicy.RETAIN
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE (`RetainExceptOnCreate`: a failed first create cleans up)
    */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -157,7 +157,7 @@ export class LustreStorage extends Construct implements ILustreStorage {
     requireOneOf(this, 'perUnitThroughputMBps', perUnit, THROUGHPUTS_MBPS);
     validateCapacity(this, capacity, perUnit, efa);
     if (props.metadataIops !== undefined) validateMetadataIops(this, props.metadataIops);
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
 
     this.storageCapacityGiB = capacity;
     this.throughputMBps = (capacity / 1024) * perUnit;

@@ -15,7 +15,7 @@ export interface TrainingBucketProps {
   readonly noncurrentVersionExpiration?: Duration;
   /**
    * What happens to the bucket when the stack no longer has it.
-   * @default RemovalPolicy.RETAIN
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE (`RetainExceptOnCreate`: a failed first create cleans up)
    */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -38,7 +38,7 @@ export class TrainingBucket extends s3.Bucket {
         abortIncompleteMultipartUploadAfter: Duration.days(7),
         noncurrentVersionExpiration: props.noncurrentVersionExpiration,
       }],
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
   }
 }

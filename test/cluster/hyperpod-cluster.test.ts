@@ -4,10 +4,11 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import {
-  DeepHealthCheck, HyperPodCluster, HyperPodClusterProps, LIFECYCLE_SCRIPTS_DIR, LustreStorage, NodeRecovery,
+  DataRepositoryEvent, DeepHealthCheck, HyperPodCluster, HyperPodClusterProps, LIFECYCLE_SCRIPTS_DIR, LustreStorage, NodeRecovery,
   SlurmConfigStrategy, TrainingNetwork,
 } from '../../lib';
 import { testStack } from '../util';
@@ -58,9 +59,9 @@ function settingsOf(stack: Stack, template: Template): Record<string, any> {
 describe('HyperPodCluster defaults', () => {
   const { stack, cluster, network, storage, template } = build();
 
-  test('Slurm through the API: Managed strategy, automatic node recovery, one VPC subnet and the EFA group', () => {
+  test('Slurm through the API: Merge strategy (keeps the scripts\' slurm.conf edits), automatic recovery, one VPC subnet and the EFA group', () => {
     template.hasResourceProperties('AWS::SageMaker::Cluster', {
-      Orchestrator: { Slurm: { SlurmConfigStrategy: 'Managed' } },
+      Orchestrator: { Slurm: { SlurmConfigStrategy: 'Merge' } },
       NodeRecovery: 'Automatic',
       NodeProvisioningMode: Match.absent(),
       VpcConfig: {
@@ -101,9 +102,12 @@ describe('HyperPodCluster defaults', () => {
     expect(group(template, 'gpu').ExecutionRole).toEqual(stack.resolve(cluster.executionRole.roleArn));
   });
 
-  test('lifecycle scripts: on_create.sh at a content-addressed prefix of the lifecycle bucket', () => {
+  test('lifecycle scripts: on_init_complete.sh as OnInitComplete (never OnCreate) on every group, at a content-addressed prefix', () => {
+    for (const g of groups(template)) {
+      expect(g.LifeCycleConfig.OnInitComplete).toBe('on_init_complete.sh');
+      expect(g.LifeCycleConfig.OnCreate).toBeUndefined();
+    }
     const lifecycle = group(template, 'gpu').LifeCycleConfig;
-    expect(lifecycle.OnCreate).toBe('on_create.sh');
     expect(stack.resolve(lifecycle.SourceS3Uri)).toEqual({ 'Fn::Join': ['', [
       's3://', stack.resolve(cluster.lifecycleScripts.bucket.bucketName), expect.stringMatching(/^\/lifecycle\/[0-9a-f]{64}\/$/),
     ]] });
@@ -112,7 +116,34 @@ describe('HyperPodCluster defaults', () => {
       Prune: false,
       RetainOnDelete: true,
     });
-    expect(fs.existsSync(path.join(LIFECYCLE_SCRIPTS_DIR, 'on_create.sh'))).toBe(true);
+    expect(fs.existsSync(path.join(LIFECYCLE_SCRIPTS_DIR, 'on_init_complete.sh'))).toBe(true);
+    expect(fs.existsSync(path.join(LIFECYCLE_SCRIPTS_DIR, 'on_create.sh'))).toBe(false);
+  });
+
+  test('the lifecycle bucket is sagemaker-lifecycle-<stack UUID>: no literal name, RetainExceptOnCreate', () => {
+    const bucketId = stack.getLogicalId(cluster.lifecycleScripts.bucket.node.defaultChild as s3.CfnBucket);
+    const bucket = template.toJSON().Resources[bucketId];
+    expect(bucket.Properties.BucketName).toEqual({ 'Fn::Join': ['', ['sagemaker-lifecycle-',
+      { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] }]] });
+    expect(bucket.DeletionPolicy).toBe('RetainExceptOnCreate');
+    expect(bucket.UpdateReplacePolicy).toBe('Retain');
+  });
+
+  test('the default cluster name is <stack name>-<id>, unique per stack', () => {
+    template.hasResourceProperties('AWS::SageMaker::Cluster', { ClusterName: `${stack.stackName}-Cluster` });
+    const long = new Stack(new App(), 'S'.repeat(70));
+    const network = new TrainingNetwork(long, 'Network', { plannedNodes: [{ instanceType: 'ml.p5.48xlarge', count: 2 }] });
+    const named = new HyperPodCluster(long, 'Cluster', {
+      network, controllerGroup: { instanceType: 'ml.m5.xlarge' },
+      computeGroups: [{ name: 'gpu', instanceType: 'ml.p5.48xlarge', count: 2 }],
+    });
+    expect(named.clusterName).toMatch(/^S{54}-[0-9a-f]{8}$/);
+  });
+
+  test('settings: user directories (users + exported repositories), repositories and partition sizes for the self-check', () => {
+    const settings = settingsOf(stack, template);
+    expect(settings.fsx.userDirectories).toEqual(['users']);
+    expect(settings.slurm).toEqual({ partitions: { gpu: 4 } });
   });
 
   test('the cluster waits for the scripts and the roles', () => {
@@ -158,7 +189,9 @@ describe('HyperPodCluster defaults', () => {
       Action: 's3:GetObject',
       Resource: { 'Fn::Join': ['', [stack.resolve(cluster.lifecycleScripts.bucket.bucketArn), '/lifecycle/*']] },
     });
-    expect(bySid.ListLifecycleScripts).toMatchObject({ Action: 's3:ListBucket', Condition: { StringLike: { 's3:prefix': ['lifecycle/*'] } } });
+    // No condition: HyperPod's own list calls on the lifecycle bucket must never be refused.
+    expect(bySid.ListLifecycleScripts).toEqual({ Sid: 'ListLifecycleScripts', Effect: 'Allow', Action: 's3:ListBucket',
+      Resource: stack.resolve(cluster.lifecycleScripts.bucket.bucketArn) });
   });
 
   test('cdk-nag: no unacknowledged findings', () => {
@@ -188,7 +221,6 @@ describe('HyperPodCluster options', () => {
       ],
       nodeRecovery: NodeRecovery.NONE,
       continuousProvisioning: true,
-      slurmConfigStrategy: SlurmConfigStrategy.MERGE,
       clusterName: 'my-cluster',
       tags: { team: 'llm' },
     });
@@ -196,7 +228,8 @@ describe('HyperPodCluster options', () => {
       ClusterName: 'my-cluster',
       NodeRecovery: 'None',
       NodeProvisioningMode: 'Continuous',
-      Orchestrator: { Slurm: { SlurmConfigStrategy: 'Merge' } },
+      // Continuous provisioning rejects a request that sets SlurmConfigStrategy.
+      Orchestrator: { Slurm: { SlurmConfigStrategy: Match.absent() } },
       Tags: [{ Key: 'team', Value: 'llm' }],
     });
     expect(group(template, 'login').SlurmConfig).toEqual({ NodeType: 'Login' });
@@ -204,6 +237,49 @@ describe('HyperPodCluster options', () => {
     const b = group(template, 'gpu-b');
     expect([b.OnStartDeepHealthChecks, b.ThreadsPerCore]).toEqual([undefined, 2]);
     expect(b.InstanceStorageConfigs).toContainEqual({ EbsVolumeConfig: { VolumeSizeInGB: 1000 } });
+  });
+
+  test('an explicit strategy is sent without continuous provisioning', () => {
+    const { template } = build({ slurmConfigStrategy: SlurmConfigStrategy.MANAGED });
+    template.hasResourceProperties('AWS::SageMaker::Cluster', { Orchestrator: { Slurm: { SlurmConfigStrategy: 'Managed' } } });
+  });
+
+  test('a group without EFA (ml.g5.2xlarge) gets InstanceStress only, never InstanceConnectivity by default', () => {
+    const { template } = build({ computeGroups: [{ name: 'g5', instanceType: 'ml.g5.2xlarge', count: 2 }] });
+    expect(group(template, 'g5').OnStartDeepHealthChecks).toEqual(['InstanceStress']);
+  });
+
+  test('nodes read the datasets and read/write the checkpoints (S3 + KMS), scoped to their prefixes', () => {
+    const stack = testStack();
+    const network = new TrainingNetwork(stack, 'Network', { plannedNodes: [{ instanceType: 'ml.p5.48xlarge', count: 2 }] });
+    const storage = new LustreStorage(stack, 'Storage', { network, storageCapacityGiB: 1200 });
+    storage.addDataRepository({ fileSystemPath: '/datasets', bucket: storage.datasetsBucket });
+    storage.addDataRepository({ fileSystemPath: '/checkpoints', bucket: storage.checkpointsBucket, autoExportEvents: [DataRepositoryEvent.NEW] });
+    const cluster = new HyperPodCluster(stack, 'Cluster', {
+      network, storage, controllerGroup: { instanceType: 'ml.m5.xlarge' },
+      computeGroups: [{ name: 'gpu', instanceType: 'ml.p5.48xlarge', count: 2 }],
+    });
+    const template = Template.fromStack(stack);
+    const policy = template.findResources('AWS::IAM::Policy', {
+      Properties: { Roles: [{ Ref: stack.getLogicalId(cluster.executionRole.node.defaultChild as iam.CfnRole) }] },
+    });
+    const bySid = Object.fromEntries(Object.values(policy)[0].Properties.PolicyDocument.Statement.map((x: any) => [x.Sid, x]));
+    const datasets = stack.resolve(storage.datasetsBucket.bucketArn);
+    const checkpoints = stack.resolve(storage.checkpointsBucket.bucketArn);
+    expect(bySid.ListDataRepository0).toMatchObject({ Action: 's3:ListBucket', Resource: datasets,
+      Condition: { StringLike: { 's3:prefix': ['datasets/', 'datasets/*'] } } });
+    expect(bySid.ReadDataRepository0).toEqual({ Sid: 'ReadDataRepository0', Effect: 'Allow', Action: 's3:GetObject',
+      Resource: { 'Fn::Join': ['', [datasets, '/datasets/*']] } });
+    expect(bySid.ReadWriteDataRepository1).toMatchObject({
+      Action: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:PutObject'],
+      Resource: { 'Fn::Join': ['', [checkpoints, '/checkpoints/*']] },
+    });
+    const key = stack.resolve(storage.encryptionKey.keyArn);
+    expect(bySid.DataRepositoryKey0).toMatchObject({ Action: 'kms:Decrypt', Resource: key });
+    expect(bySid.DataRepositoryKey1).toMatchObject({ Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: key });
+    // The exported directory is where jobs write: the controller makes it writable by every user.
+    expect(settingsOf(stack, template).fsx.userDirectories).toEqual(['users', 'checkpoints']);
+    expect(new AwsSolutionsChecks().validateScope(stack).violations.filter((v) => v.ruleName === 'AwsSolutions-IAM5')).toEqual([]);
   });
 
   test('a single GPU node gets InstanceStress only', () => {
@@ -331,6 +407,11 @@ describe('HyperPodCluster validation', () => {
     ['InstanceConnectivity on a single node', {
       computeGroups: [{ ...gpu, count: 1, deepHealthChecks: [DeepHealthCheck.INSTANCE_CONNECTIVITY] }],
     }, 'Test/Cluster: computeGroups[0].deepHealthChecks InstanceConnectivity needs a group of 2 or more nodes, got count 1'],
+    ['InstanceConnectivity on an instance type without EFA', {
+      computeGroups: [{ name: 'g5', instanceType: 'ml.g5.2xlarge', count: 2, deepHealthChecks: [DeepHealthCheck.INSTANCE_CONNECTIVITY] }],
+    }, 'Test/Cluster: computeGroups[0].deepHealthChecks InstanceConnectivity runs only on instance types with EFA (multi-node GPU communication), got ml.g5.2xlarge; use [InstanceStress]'],
+    ['a Slurm config strategy with continuous provisioning', { continuousProvisioning: true, slurmConfigStrategy: SlurmConfigStrategy.MERGE },
+      "Test/Cluster: slurmConfigStrategy must be unset with continuousProvisioning (continuous provisioning supports only Merge and rejects requests that set the strategy), got 'Merge'"],
     ['health checks on a CPU group', {
       computeGroups: [gpu, { name: 'cpu', instanceType: 'ml.c5.4xlarge', count: 1, deepHealthChecks: [DeepHealthCheck.INSTANCE_STRESS] }],
     }, 'Test/Cluster: computeGroups[1].deepHealthChecks run on GPU and Trainium instances only, got [InstanceStress] for ml.c5.4xlarge'],

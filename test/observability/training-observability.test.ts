@@ -34,18 +34,25 @@ function policyStatementsOf(stack: Stack, template: Template, role: iam.IRole): 
 describe('TrainingObservability', () => {
   const { stack, observability, cluster, storage, template } = build();
 
-  test('a KMS-encrypted Prometheus workspace with logging, retained', () => {
+  test('a KMS-encrypted Prometheus workspace with logging, RetainExceptOnCreate, its log group named per stack', () => {
     template.hasResource('AWS::APS::Workspace', {
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'RetainExceptOnCreate',
+      UpdateReplacePolicy: 'Retain',
       Properties: {
         KmsKeyArn: stack.resolve(observability.encryptionKey.keyArn),
         LoggingConfiguration: { LogGroupArn: Match.anyValue() },
       },
     });
-    template.hasResourceProperties('AWS::Logs::LogGroup', {
-      LogGroupName: Match.stringLikeRegexp('^/aws/vendedlogs/prometheus/'),
-      KmsKeyId: stack.resolve(observability.encryptionKey.keyArn),
+    // A retained log group with a literal name would block a retry, a second stack, a redeploy after destroy.
+    template.hasResource('AWS::Logs::LogGroup', {
+      DeletionPolicy: 'RetainExceptOnCreate',
+      Properties: {
+        LogGroupName: { 'Fn::Join': ['', [Match.stringLikeRegexp('^/aws/vendedlogs/prometheus/[A-Za-z]+Observability[0-9A-F]{8}-$'),
+          { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] }]] },
+        KmsKeyId: stack.resolve(observability.encryptionKey.keyArn),
+      },
     });
+    template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'RetainExceptOnCreate' });
   });
 
   test('the rules namespace carries the rendered rules: every alert the platform promises', () => {
@@ -96,16 +103,72 @@ describe('TrainingObservability', () => {
       EventPattern: {
         'source': ['aws.sagemaker'],
         'detail-type': ['SageMaker HyperPod Cluster State Change', 'SageMaker HyperPod Cluster Node Health Event', 'SageMaker HyperPod Cluster Event'],
-        'resources': [stack.resolve(cluster.clusterArn)],
+        // Either ARN form: the attribute ends in the cluster ID, the documented sample events name the cluster.
+        'resources': [stack.resolve(cluster.clusterArn), { 'Fn::Join': ['', [
+          'arn:', { Ref: 'AWS::Partition' }, ':sagemaker:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' },
+          `:cluster/${cluster.clusterName}`]] }],
       },
       Targets: [Match.objectLike({ Arn: stack.resolve(observability.alertTopic.topicArn) })],
     });
   });
 
-  test('FSx free capacity below 10% raises an alarm on the topic', () => {
+  test('the HyperPod sample events (events reference) match the rule\'s pattern', () => {
+    const rule = Object.values(template.findResources('AWS::Events::Rule'))[0].Properties.EventPattern;
+    const sample = {
+      'source': 'aws.sagemaker',
+      'detail-type': 'SageMaker HyperPod Cluster Event',
+      'resources': [`arn:aws:sagemaker:us-east-1:111122223333:cluster/${cluster.clusterName}`],
+    };
+    const resolvedNameArn = `arn:aws:sagemaker:us-east-1:111122223333:cluster/${cluster.clusterName}`;
+    const patternArns = rule.resources.map((r: any) => (typeof r === 'string' ? r
+      : r['Fn::Join'] ? r['Fn::Join'][1].map((part: any) => (typeof part === 'string' ? part
+        : ({ 'AWS::Partition': 'aws', 'AWS::Region': 'us-east-1', 'AWS::AccountId': '111122223333' } as any)[part.Ref])).join('') : undefined));
+    expect(rule.source).toContain(sample.source);
+    expect(rule['detail-type']).toContain(sample['detail-type']);
+    expect(patternArns).toContain(resolvedNameArn);
+    expect(sample.resources).toContain(resolvedNameArn);
+  });
+
+  test('the topic policy lets CloudWatch publish for this account\'s FSx alarm only', () => {
+    const policy = Object.values(template.findResources('AWS::SNS::TopicPolicy'))[0].Properties.PolicyDocument.Statement;
+    const alarmId = Object.keys(template.findResources('AWS::CloudWatch::Alarm'))[0];
+    expect(policy).toContainEqual({
+      Sid: expect.any(String),
+      Effect: 'Allow',
+      Principal: { Service: 'cloudwatch.amazonaws.com' },
+      Action: 'sns:Publish',
+      Resource: stack.resolve(observability.alertTopic.topicArn),
+      Condition: {
+        StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+        ArnLike: { 'aws:SourceArn': { 'Fn::GetAtt': [alarmId, 'Arn'] } },
+      },
+    });
+  });
+
+  test('exporter images come from HyperPod\'s regional ECR registry, pinned, and the nodes may pull them', () => {
+    const images = stack.resolve(observability.exporterImages());
+    const registry = ['602401143452.dkr.ecr.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }];
+    expect(images).toEqual({
+      collector: { 'Fn::Join': ['', [...registry, '/hyperpod/otel_collector:v1754424030352']] },
+      nodeExporter: { 'Fn::Join': ['', [...registry, '/hyperpod/node_exporter:v1.9.1']] },
+      dcgmExporter: { 'Fn::Join': ['', [...registry, '/hyperpod/dcgm_exporter:4.1.1-4.0.4-ubi9']] },
+    });
+    for (const role of [cluster.executionRole, cluster.controllerRole]) {
+      const statements = policyStatementsOf(stack, template, role);
+      const pull = statements.find((x) => x.Sid === 'PullExporterImages');
+      expect(pull.Action).toEqual(['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer']);
+      expect(pull.Resource.map((r: any) => JSON.stringify(r)).sort()).toEqual(['dcgm_exporter', 'node_exporter', 'otel_collector'].map((repo) =>
+        JSON.stringify({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ecr:', { Ref: 'AWS::Region' }, `:602401143452:repository/hyperpod/${repo}`]] })));
+      expect(statements).toContainEqual(expect.objectContaining({ Sid: 'EcrAuthorizationToken', Action: 'ecr:GetAuthorizationToken', Resource: '*' }));
+    }
+  });
+
+  test('FSx free capacity below 10% of the whole file system (Sum over the storage targets) raises an alarm on the topic', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/FSx',
       MetricName: 'FreeDataStorageCapacity',
+      Statistic: 'Sum',
+      Period: 60,
       Dimensions: [{ Name: 'FileSystemId', Value: stack.resolve(storage.fileSystemId) }],
       ComparisonOperator: 'LessThanThreshold',
       Threshold: 2400 * 1024 ** 3 * 0.1,
@@ -119,11 +182,7 @@ describe('TrainingObservability', () => {
         remoteWriteUrl: { 'Fn::Join': ['', [stack.resolve(observability.workspace.attrPrometheusEndpoint), 'api/v1/remote_write']] },
         region: { Ref: 'AWS::Region' },
         scrapeIntervalSeconds: 15,
-        images: {
-          collector: expect.stringMatching(/aws-otel-collector/),
-          nodeExporter: expect.stringMatching(/node-exporter/),
-          dcgmExporter: expect.stringMatching(/dcgm-exporter/),
-        },
+        images: stack.resolve(observability.exporterImages()),
       },
       jobNotifications: {
         topicArn: stack.resolve(observability.alertTopic.topicArn),
@@ -167,7 +226,7 @@ describe('TrainingObservability', () => {
 
 describe('TrainingObservability options', () => {
   test('email and Slack delivery, custom job filter, SAML, no retain', () => {
-    const { template, observability, stack } = build({
+    const { template, observability, stack, cluster } = build({
       alertEmails: ['oncall@example.com'],
       slack: { workspaceId: 'T0123ABCDE', channelId: 'C0123ABCDE' },
       jobNotifications: { states: [SlurmJobState.FAILED, SlurmJobState.COMPLETED], minimumElapsed: Duration.hours(1) },
@@ -186,6 +245,9 @@ describe('TrainingObservability options', () => {
     expect(settings.jobNotifications).toMatchObject({ states: ['FAILED', 'COMPLETED'], minimumElapsedMinutes: 60 });
     expect(settings.observability.scrapeIntervalSeconds).toBe(30);
     expect(settings.observability.images.collector).toBe('111122223333.dkr.ecr.us-east-1.amazonaws.com/otel:1');
+    // A mirrored image in another account's ECR gets its own pull grant.
+    const pulls = policyStatementsOf(stack, template, cluster.executionRole).find((x) => x.Sid === 'PullExporterImages');
+    expect(JSON.stringify(pulls.Resource)).toContain(':ecr:us-east-1:111122223333:repository/otel');
   });
 
   test('grafana: false creates no Grafana workspace and no provisioner', () => {

@@ -55,7 +55,7 @@ describe('the packed library in a fresh app', () => {
   afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
   test('contains the compiled library, declarations, scripts, rules, dashboards, CLI, README and LICENSE', () => {
-    for (const file of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/cluster/lifecycle/on_create.sh',
+    for (const file of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/cluster/lifecycle/on_init_complete.sh',
       'dist/lib/observability/rules/training-alerts.yaml', 'dist/lib/observability/dashboards/training-overview.json',
       'dist/lib/observability/grafana-provisioner/index.js', 'dist/lib/planner/cli-main.js', 'README.md', 'LICENSE']) {
       expect(files).toContain(file);
@@ -99,7 +99,7 @@ describe('the packed library in a fresh app', () => {
     expect(cluster.Properties.InstanceGroups.map((g: any) => g.InstanceGroupName)).toEqual(['controller', 'train', 'eval']);
     expect(Object.values<any>(template.Resources).filter((r) => r.Type === 'AWS::APS::Workspace')).toHaveLength(1);
     const lifecycle = fs.readdirSync(outdir).filter((d) => d.startsWith('asset.'))
-      .some((d) => fs.existsSync(path.join(outdir, d, 'on_create.sh')));
+      .some((d) => fs.existsSync(path.join(outdir, d, 'on_init_complete.sh')));
     expect(lifecycle).toBe(true);
   }, 300_000);
 

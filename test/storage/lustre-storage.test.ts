@@ -40,9 +40,9 @@ describe('LustreStorage defaults', () => {
     expect(storage.throughputMBps).toBeCloseTo(4800 / 1024 * 250);
   });
 
-  test('the file system and its key are retained when the stack lets go of them', () => {
-    template.hasResource('AWS::FSx::FileSystem', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
-    template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain', Properties: { EnableKeyRotation: true } });
+  test('the file system and its key are RetainExceptOnCreate: a failed first create cleans up, later deletes keep them', () => {
+    template.hasResource('AWS::FSx::FileSystem', { DeletionPolicy: 'RetainExceptOnCreate', UpdateReplacePolicy: 'Retain' });
+    template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'RetainExceptOnCreate', Properties: { EnableKeyRotation: true } });
   });
 
   test('Lustre ports are open between the file system and the cluster security group, both ways', () => {
@@ -77,11 +77,11 @@ describe('LustreStorage defaults', () => {
     expect(fs.DependsOn).toEqual(expect.arrayContaining(rules));
   });
 
-  test('creates datasets and checkpoints buckets: KMS, versioned, private, TLS-only, access-logged, retained', () => {
+  test('creates datasets and checkpoints buckets: KMS, versioned, private, TLS-only, access-logged, RetainExceptOnCreate', () => {
     for (const bucket of [storage.datasetsBucket, storage.checkpointsBucket]) {
       const id = stack.getLogicalId(bucket.node.defaultChild as s3.CfnBucket);
       template.hasResource('AWS::S3::Bucket', {
-        DeletionPolicy: 'Retain',
+        DeletionPolicy: 'RetainExceptOnCreate',
         Properties: {
           BucketEncryption: { ServerSideEncryptionConfiguration: [{
             ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: Match.anyValue() },

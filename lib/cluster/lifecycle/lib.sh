@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Helpers shared by on_create.sh and every step: paths, logging, settings, retry, file installation.
+# Helpers shared by on_init_complete.sh and every step: paths, logging, settings, retry, file installation.
 # Sourced, never executed. Every path is overridable so the bats tests can run in a sandbox.
 set -euo pipefail
 # Command substitutions must stop on errors too.
@@ -19,16 +19,18 @@ readonly LIFECYCLE_DIR
 : "${SLURM_ROOT:=$PROVISION_ROOT/opt/slurm}"
 : "${DLAMI_NVME_PATH:=$PROVISION_ROOT/opt/dlami/nvme}"
 : "${SAGEMAKER_EBS_PATH:=$PROVISION_ROOT/opt/sagemaker}"
+# node_exporter's textfile directory on the node (host_path adds PROVISION_ROOT).
+: "${NODE_TEXTFILE_DIR:=/var/lib/node_exporter/textfile}"
 # Upper bound for one backoff delay, seconds.
 : "${PROVISION_RETRY_MAX_DELAY:=30}"
 export PROVISION_ROOT SETTINGS_FILE SAGEMAKER_RESOURCE_CONFIG_PATH PROVISION_LOG_DIR ETC_DIR BIN_DIR \
-  SLURM_ROOT DLAMI_NVME_PATH SAGEMAKER_EBS_PATH PROVISION_RETRY_MAX_DELAY
+  SLURM_ROOT DLAMI_NVME_PATH SAGEMAKER_EBS_PATH NODE_TEXTFILE_DIR PROVISION_RETRY_MAX_DELAY
 
 # py: python3 with the standard library only (-S, which also starts faster) and no PYTHON* variables
 # from the caller's environment (-I): these scripts run as root.
 py() { python3 -I -S "$@"; }
 
-# log LEVEL MESSAGE...: a timestamped line on stderr, which on_create.sh copies to the console,
+# log LEVEL MESSAGE...: a timestamped line on stderr, which on_init_complete.sh copies to the console,
 # provision.log and the step's own log.
 log() {
   local level=$1 now step=${PROVISION_STEP:-${0##*/}}
@@ -70,7 +72,7 @@ PY
 
 # require_settings: the settings file exists, is JSON, and has the schema version these scripts read.
 require_settings() {
-  [[ -f "$SETTINGS_FILE" ]] || die "settings file not found: $SETTINGS_FILE (the construct writes it next to on_create.sh)"
+  [[ -f "$SETTINGS_FILE" ]] || die "settings file not found: $SETTINGS_FILE (the construct writes it next to on_init_complete.sh)"
   py - "$SETTINGS_FILE" <<'PY' || die "settings file $SETTINGS_FILE is not usable"
 import json, sys
 try:
@@ -175,7 +177,7 @@ install_file() {
 # else the EBS volume HyperPod mounts at /opt/sagemaker; empty when neither is mounted.
 local_scratch() {
   if [[ "$(systemctl show -p LoadState --value dlami-nvme.service 2>/dev/null)" == loaded ]]; then
-    # dlami-nvme.service assembles and mounts the NVMe drives; it may still be running at OnCreate.
+    # dlami-nvme.service assembles and mounts the NVMe drives; it may still be running at OnInitComplete.
     retry "${PROVISION_NVME_ATTEMPTS:-12}" "${PROVISION_NVME_DELAY:-5}" systemctl is-active --quiet dlami-nvme.service ||
       log WARN "dlami-nvme.service is not active; local NVMe may be unavailable"
   fi

@@ -1,11 +1,13 @@
 #!/usr/bin/env bats
-# steps/30-containers.sh: Docker and enroot on local scratch, pyxis present, nothing downloaded.
+# steps/30-containers.sh: Docker on the EBS volume, enroot on local scratch re-created at boot, enroot and pyxis
+# verified, nothing downloaded.
 
 load test_helper
 
 setup() {
   setup_node
   NVME="$PROVISION_ROOT/opt/dlami/nvme"
+  EBS="$PROVISION_ROOT/opt/sagemaker"
 }
 
 daemon_json() {
@@ -13,13 +15,26 @@ daemon_json() {
     "$PROVISION_ROOT/etc/docker/daemon.json"
 }
 
-@test "puts docker's data-root on local NVMe, keeps the DLAMI's runtime settings and restarts docker once" {
+@test "puts docker's data-root on the EBS volume (survives reboots), keeps the DLAMI's runtime settings, restarts docker once" {
   run_step 30-containers
   [ "$status" -eq 0 ]
-  [ "$(daemon_json)" = '{"data-root": "'"$NVME"'/docker/data-root", "default-runtime": "nvidia", "runtimes": {"nvidia": {"args": [], "path": "nvidia-container-runtime"}}}' ]
+  [ "$(daemon_json)" = '{"data-root": "'"$EBS"'/docker/data-root", "default-runtime": "nvidia", "runtimes": {"nvidia": {"args": [], "path": "nvidia-container-runtime"}}}' ]
   [ "$(calls systemctl | grep -c 'restart docker.service')" -eq 1 ]
-  [ -d "$NVME/docker/data-root" ]
-  [[ "$output" == *"docker data-root is $NVME/docker/data-root"* ]]
+  [ -d "$EBS/docker/data-root" ]
+  [ ! -e "$NVME/docker" ]
+  [[ "$output" == *"docker data-root is $EBS/docker/data-root"* ]]
+}
+
+@test "verifies enroot, and re-creates its NVMe directories at every boot through an enabled systemd unit" {
+  run_step 30-containers
+  [ "$status" -eq 0 ]
+  [ "$(calls enroot)" = "enroot version" ]
+  local unit="$PROVISION_ROOT/etc/systemd/system/hyperpod-enroot-dirs.service"
+  grep -qx 'After=local-fs.target dlami-nvme.service' "$unit"
+  grep -qx 'Before=slurmd.service' "$unit"
+  grep -qx "ExecStart=/usr/bin/install -d -m 1777 $NVME/enroot/runtime $NVME/enroot/data $NVME/enroot/cache $NVME/enroot/tmp" "$unit"
+  grep -qx 'WantedBy=multi-user.target' "$unit"
+  calls systemctl | grep -qx 'systemctl enable hyperpod-enroot-dirs.service'
 }
 
 @test "points enroot's per-user paths at local NVMe, replacing defaults and keeping other settings" {
@@ -55,18 +70,20 @@ daemon_json() {
   [ "$(calls systemctl | grep -c 'is-active --quiet dlami-nvme.service')" -eq 3 ]
 }
 
-@test "uses /opt/sagemaker when there is no local NVMe" {
-  echo "$PROVISION_ROOT/opt/sagemaker" >"$STUB_STATE/mountpoints"
+@test "uses /opt/sagemaker for enroot too when there is no local NVMe" {
+  echo "$EBS" >"$STUB_STATE/mountpoints"
   run_step 30-containers
   [ "$status" -eq 0 ]
-  [[ "$(daemon_json)" == *"\"data-root\": \"$PROVISION_ROOT/opt/sagemaker/docker/data-root\""* ]]
+  [[ "$(daemon_json)" == *"\"data-root\": \"$EBS/docker/data-root\""* ]]
+  grep -qxF "ENROOT_DATA_PATH $EBS/enroot/data/user-\$(id -u)" "$PROVISION_ROOT/etc/enroot/enroot.conf"
 }
 
 @test "leaves docker and enroot alone, with a warning, when no local volume is mounted" {
   : >"$STUB_STATE/mountpoints"
   run_step 30-containers
   [ "$status" -eq 0 ]
-  [[ "$output" == *"[WARN]"*"keep their default paths on the root volume"* ]]
+  [[ "$output" == *"[WARN]"*"Docker keeps its data-root on the root volume"* ]]
+  [[ "$output" == *"[WARN]"*"enroot keeps its default paths"* ]]
   cmp -s "$FIXTURES/daemon.json" "$PROVISION_ROOT/etc/docker/daemon.json"
   cmp -s "$FIXTURES/enroot.conf" "$PROVISION_ROOT/etc/enroot/enroot.conf"
 }
@@ -74,7 +91,7 @@ daemon_json() {
 @test "fails when docker does not report the new data-root" {
   STUB_DOCKER_ROOT=/var/lib/docker run_step 30-containers
   [ "$status" -eq 1 ]
-  [[ "$output" == *"docker reports root dir '/var/lib/docker', expected $NVME/docker/data-root"* ]]
+  [[ "$output" == *"docker reports root dir '/var/lib/docker', expected $EBS/docker/data-root"* ]]
 }
 
 @test "refuses to overwrite a daemon.json it cannot parse" {
@@ -92,11 +109,11 @@ daemon_json() {
   [[ "$output" == *"pyxis (spank_pyxis.so) is not installed"*"do not build it at boot"* ]]
 }
 
-@test "warns when pyxis is installed but not registered in plugstack.conf" {
+@test "fails when pyxis is installed but not registered in plugstack.conf" {
   : >"$PROVISION_ROOT/opt/slurm/etc/plugstack.conf"
   run_step 30-containers
-  [ "$status" -eq 0 ]
-  [[ "$output" == *"[WARN]"*"not registered in $PROVISION_ROOT/opt/slurm/etc/plugstack.conf"* ]]
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"[ERROR]"*"not registered in $PROVISION_ROOT/opt/slurm/etc/plugstack.conf; srun --container-image would fail"* ]]
 }
 
 @test "fails when the AMI lacks docker" {

@@ -31,7 +31,16 @@ run_templates() {
   [ "$(stat -c %a "$DEST/README.md")" = 644 ]
   local count
   count=$(find "$SANDBOX/lifecycle/jobs" -maxdepth 1 -type f | wc -l)
-  [[ "$output" == *"[90-job-templates] $count job template(s) in /fsx/jobs"* ]]
+  [[ "$output" == *"[90-job-templates] $count job template(s), cluster-selfcheck and its settings in /fsx/jobs"* ]]
+}
+
+@test "installs cluster-selfcheck next to the jobs it runs, with the settings it compares against" {
+  run_templates
+  [ "$status" -eq 0 ]
+  [ "$(stat -c %a "$DEST/cluster-selfcheck")" = 755 ]
+  cmp -s "$LIFECYCLE_SRC/bin/cluster-selfcheck" "$DEST/cluster-selfcheck"
+  [ "$(stat -c %a "$DEST/cluster-settings.json")" = 644 ]
+  cmp -s "$SETTINGS_FILE" "$DEST/cluster-settings.json"
 }
 
 @test "running twice changes nothing; a changed template is rewritten; users' files stay" {

@@ -57,7 +57,9 @@ docker_run() {
   [ "$(calls docker | grep -c '^docker pull')" -eq 3 ]
   local common="--restart unless-stopped --network host"
   [[ "$(docker_run hyperpod-node-exporter)" == *"$common --pid host --volume $PROVISION_ROOT/:/host:ro,rslave $NODE_IMAGE --path.rootfs=/host --web.listen-address=127.0.0.1:9100 --collector.textfile.directory=/host/var/lib/node_exporter/textfile" ]]
-  [[ "$(docker_run hyperpod-dcgm-exporter)" == *"$common --gpus all --cap-add SYS_ADMIN --env NODE_NAME=ip-10-1-38-128 --volume $CONF_DIR:/etc/hyperpod/observability:ro $DCGM_IMAGE -f /etc/hyperpod/observability/dcgm-metrics.csv -a 127.0.0.1:9400 -c 15000" ]]
+  [[ "$(docker_run hyperpod-dcgm-exporter)" == *"$common --gpus all --cap-add SYS_ADMIN --env NODE_NAME=ip-10-1-38-128 --volume $CONF_DIR:/etc/hyperpod/observability:ro --volume /run/slurm/dcgm-job-mapping:/run/slurm/dcgm-job-mapping:ro $DCGM_IMAGE -f /etc/hyperpod/observability/dcgm-metrics.csv -a 127.0.0.1:9400 -c 15000 --hpc-job-mapping-dir /run/slurm/dcgm-job-mapping" ]]
+  # The HyperPod AMI's prolog writes the GPU-to-job map there: GPU series carry hpc_job.
+  [ -d "$PROVISION_ROOT/run/slurm/dcgm-job-mapping" ]
   [[ "$(docker_run hyperpod-otel-collector)" == *"$common --volume $CONF_DIR:/etc/hyperpod/observability:ro $COLLECTOR_IMAGE --config=/etc/hyperpod/observability/collector.yaml" ]]
   # Exporters first, so the collector's first scrape finds them.
   [ "$(calls docker | grep '^docker run' | sed 's/.*--name \([^ ]*\) .*/\1/' | tr '\n' ' ')" = "hyperpod-node-exporter hyperpod-dcgm-exporter hyperpod-otel-collector " ]
@@ -141,7 +143,7 @@ docker_run() {
   grep -qx '        scrape_interval: 5s' "$CONF_DIR/collector.yaml"
   grep -qx '        scrape_timeout: 5s' "$CONF_DIR/collector.yaml"
   [ "$(calls docker | grep -c '^docker rm -f')" -eq 2 ]
-  [[ "$(docker_run hyperpod-dcgm-exporter)" == *" -c 5000" ]]
+  [[ "$(docker_run hyperpod-dcgm-exporter)" == *" -c 5000 --hpc-job-mapping-dir /run/slurm/dcgm-job-mapping" ]]
   [ -n "$(docker_run hyperpod-otel-collector)" ]
   [ -z "$(calls docker | grep hyperpod-node-exporter | grep -E '^docker (rm|run)')" ]
   grep -qx 'OnUnitActiveSec=5s' "$UNITS/efa-metrics.timer"

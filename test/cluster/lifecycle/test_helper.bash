@@ -16,7 +16,8 @@ real_python_dir() {
   printf '%s\n' "$dir"
 }
 
-# setup_node: a Compute node (10.1.38.128) with FSx mounted, local NVMe, Docker, enroot and pyxis.
+# setup_node: a Compute node (10.1.38.128) with FSx mounted, local NVMe, the EBS volume at /opt/sagemaker,
+# Docker, enroot and pyxis.
 setup_node() {
   SANDBOX="$BATS_TEST_TMPDIR/sandbox"
   export PROVISION_ROOT="$SANDBOX/root"
@@ -36,7 +37,7 @@ setup_node() {
   cp "$FIXTURES/enroot.conf" "$PROVISION_ROOT/etc/enroot/enroot.conf"
   touch "$PROVISION_ROOT/opt/slurm/lib/slurm/spank_pyxis.so"
   echo "required /opt/slurm/lib/slurm/spank_pyxis.so" >"$PROVISION_ROOT/opt/slurm/etc/plugstack.conf"
-  echo "$PROVISION_ROOT/opt/dlami/nvme" >"$STUB_STATE/mountpoints"
+  printf '%s\n' "$PROVISION_ROOT/opt/dlami/nvme" "$PROVISION_ROOT/opt/sagemaker" >"$STUB_STATE/mountpoints"
 }
 
 # set_setting KEY.PATH JSON: change one value in the sandbox's settings; JSON "DELETE" removes the key.
@@ -57,7 +58,7 @@ json.dump(settings, open(path, "w"), indent=2)
 PY
 }
 
-# run_step NAME: run one step the way on_create.sh does.
+# run_step NAME: run one step the way on_init_complete.sh does.
 run_step() {
   run bash "$LIFECYCLE_SRC/steps/$1.sh"
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Wait until the node has a default route and resolves the names later steps need (the FSx file
-# system's DNS name). HyperPod may still be restarting systemd-resolved when OnCreate starts.
+# system's DNS name). HyperPod may still be restarting systemd-resolved when OnInitComplete starts.
 # node-types: Controller Login Compute
+# class: essential
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR/.. source=lib.sh

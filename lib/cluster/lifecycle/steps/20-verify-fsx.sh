@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Verify that FSx for Lustre is mounted at the settings' mountPath. HyperPod mounts it itself from the
-# instance group's FsxLustreConfig, possibly after OnCreate has started: wait for that mount, never
+# instance group's FsxLustreConfig, possibly after OnInitComplete has started: wait for that mount, never
 # add a second one.
 # node-types: Controller Login Compute
+# class: essential
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR/.. source=lib.sh

@@ -4,6 +4,7 @@
 # srun pass the submitting shell's environment on to jobs), job scripts can source directly, and
 # enroot containers receive through environ.d.
 # node-types: Login Compute
+# class: essential
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR/.. source=lib.sh

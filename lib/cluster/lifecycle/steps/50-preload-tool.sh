@@ -2,6 +2,7 @@
 # Install /usr/local/bin/preload, which warms FSx for Lustre files from their S3 data repository
 # before a job reads them, with the cluster's default parallelism (settings.preload.parallelism).
 # node-types: Login Compute
+# class: optional
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR/.. source=lib.sh

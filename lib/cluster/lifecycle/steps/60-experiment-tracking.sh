@@ -3,6 +3,7 @@
 # installs experiment-tracking-env, which fetches the key from Secrets Manager when a job starts
 # (eval it in a job script, or use it as the Slurm TaskProlog). Only the secret's ARN is written here.
 # node-types: Login Compute
+# class: optional
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR/.. source=lib.sh

@@ -9,12 +9,17 @@
 # the exporters on 127.0.0.1, which is also the only address the exporters listen on, and the instance
 # metadata service (for the role's credentials) is one hop away.
 # node-types: Controller Login Compute
+# class: optional
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR/.. source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
-readonly TEXTFILE_DIR=/var/lib/node_exporter/textfile
+readonly TEXTFILE_DIR=$NODE_TEXTFILE_DIR
+# The HyperPod AMI's Slurm prolog/epilog (prolog.d/700_dcgm_job_map_register.sh) write the job ID of each GPU
+# here; the DCGM exporter reads it with --hpc-job-mapping-dir and labels GPU series hpc_job=<job ID>
+# (NVIDIA/dcgm-exporter README, "Enabling HPC Job Mapping"; awslabs/awsome-distributed-ai observability README).
+readonly DCGM_JOB_MAPPING_DIR=/run/slurm/dcgm-job-mapping
 # Where the rendered configuration is mounted in the DCGM exporter and collector containers.
 readonly CONTAINER_CONF_DIR=/etc/hyperpod/observability
 readonly SPEC_LABEL=cdk-hyperpod-training.spec
@@ -243,9 +248,13 @@ main() {
     ensure_image "$dcgm_image"
     # SYS_ADMIN: the profiling fields (SM and tensor activity). NODE_NAME: the exporter's Hostname label,
     # the same value the collector adds to every other series. -c: sample as often as the collector scrapes.
+    # /run is a tmpfs: the mapping directory is created again now and, by docker, when the container restarts.
+    mkdir -p "$(host_path "$DCGM_JOB_MAPPING_DIR")"
     run_container hyperpod-dcgm-exporter "$conf_dir/dcgm-metrics.csv" --gpus all --cap-add SYS_ADMIN \
-      --env "NODE_NAME=$host" --volume "$conf_dir:$CONTAINER_CONF_DIR:ro" "$dcgm_image" \
-      -f "$CONTAINER_CONF_DIR/dcgm-metrics.csv" -a 127.0.0.1:9400 -c "$((interval * 1000))"
+      --env "NODE_NAME=$host" --volume "$conf_dir:$CONTAINER_CONF_DIR:ro" \
+      --volume "$DCGM_JOB_MAPPING_DIR:$DCGM_JOB_MAPPING_DIR:ro" "$dcgm_image" \
+      -f "$CONTAINER_CONF_DIR/dcgm-metrics.csv" -a 127.0.0.1:9400 -c "$((interval * 1000))" \
+      --hpc-job-mapping-dir "$DCGM_JOB_MAPPING_DIR"
     summary+=", DCGM exporter ($gpus GPUs)"
   else
     log INFO "no NVIDIA GPU on this node; no DCGM exporter"

@@ -7,6 +7,7 @@
 # (JOBSTATE), exit code, start and end times and user name, and runs in a slurmctld thread of its own
 # after the job is over, so it can neither fail nor delay the job.
 # node-types: Controller
+# class: optional
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR/.. source=lib.sh

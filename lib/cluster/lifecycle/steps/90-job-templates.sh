@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Job templates on the shared file system: every file in jobs/ (the NCCL and DCGM checks, the throughput probe and
-# the launch scripts the construct generated for its plan) is copied to <fsx.mountPath>/jobs, readable by every
-# user: scripts (a "#!" first line) 0755, other files 0644. Files are rewritten only when they change; files users
+# the launch scripts the construct generated for its plan) is copied to <fsx.mountPath>/jobs, with cluster-selfcheck
+# and the settings it reads, readable by every user: scripts (a "#!" first line) 0755, other files 0644. Files are rewritten only when they change; files users
 # put there are left alone. Controller only: the file system is shared, one copy serves all nodes.
 # node-types: Controller
+# class: essential
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR/.. source=lib.sh
@@ -26,7 +27,10 @@ main() {
     install_file "$file" "$dest/${file##*/}" "$mode"
     count=$((count + 1))
   done
-  log INFO "$count job template(s) in $mount_path/jobs"
+  # The self-check, with the settings it compares the cluster against (no secrets: ARNs and names).
+  install_file "$LIFECYCLE_DIR/bin/cluster-selfcheck" "$dest/cluster-selfcheck" 0755
+  install_file "$SETTINGS_FILE" "$dest/cluster-settings.json" 0644
+  log INFO "$count job template(s), cluster-selfcheck and its settings in $mount_path/jobs"
 }
 
 main "$@"
