@@ -118,7 +118,8 @@ function runEstimate(values: Values): string {
   const sequenceLength = integer(values, 'seq', 8192);
   const globalBatchSize = integer(values, 'gbs', 1024);
   const gpus = integer(values, 'gpus', layout.tp * layout.pp * layout.cp * layout.dp);
-  validateLayout(model, layout, { sequenceLength, globalBatchSize, totalGpus: gpus, gpusPerNode: fabric.gpusPerNode });
+  validateLayout(model, layout, { sequenceLength, globalBatchSize, totalGpus: gpus, gpusPerNode: fabric.gpusPerNode,
+    embeddingAndLossInSplit: true });
   const options = trainingOptions(values);
   const threshold = number(values, 'threshold', DEFAULT_MEMORY_THRESHOLD);
   const common = { model, layout, sequenceLength, globalBatchSize, options };

@@ -78,6 +78,12 @@ export interface LayoutContext {
   readonly globalBatchSize?: number;
   readonly totalGpus?: number;
   readonly gpusPerNode?: number;
+  /**
+   * Accept interleaving where PP·VP divides the layers + 2 (embedding and loss counted as layers, Megatron-LM
+   * core_r0.11.0+; see accountsForEmbeddingAndLoss).
+   * @default false (the launch scripts' core_r0.9.0 refuses it)
+   */
+  readonly embeddingAndLossInSplit?: boolean;
 }
 
 /**
@@ -142,11 +148,10 @@ const RULES: readonly Rule[] = [
   (_m, l, c) => (c.totalGpus === undefined || l.tp * l.pp * l.cp * l.dp === c.totalGpus ? undefined
     : `TP·PP·CP·DP must equal the GPU count ${c.totalGpus}, got ${l.tp}·${l.pp}·${l.cp}·${l.dp} = `
       + `${l.tp * l.pp * l.cp * l.dp}`),
-  // TP and CP exchange data every layer: they must stay on NVLink, inside one node, on aligned GPU groups.
-  (_m, l, c) => (c.gpusPerNode === undefined || c.gpusPerNode % (l.tp * l.cp) === 0 ? undefined
-    : `TP·CP must divide the ${c.gpusPerNode} GPUs of a node (stay inside it), got ${l.tp}·${l.cp} = ${l.tp * l.cp}`),
+  // TP and CP may span nodes (NVIDIA's Llama 3.1 405B recipe runs TP8·CP2 on 8-GPU nodes, Meta ran CP16 at 131K,
+  // the Llama-3.1-8B grid ran TP·CP 8 on 4-GPU nodes): nothing refuses it; the throughput model charges the network.
   (m, l) => pipelineRule(m, l),
-  (m, l) => virtualStageRule(m, l),
+  (m, l, c) => virtualStageRule(m, l, c),
   (m, l) => (m.numAttentionHeads % l.tp === 0 ? undefined
     : `TP must divide the ${m.numAttentionHeads} attention heads, got ${l.tp}`),
   // Megatron-LM splits the query groups over the TP ranks (it does not replicate KV heads).
@@ -178,14 +183,31 @@ function pipelineRule(m: ModelArchitecture, l: ParallelLayout): string | undefin
     + ` (${uneven.length === 0 ? 'none here' : uneven.join(', ')}), got ${l.pp}`;
 }
 
-function virtualStageRule(m: ModelArchitecture, l: ParallelLayout): string | undefined {
+function virtualStageRule(m: ModelArchitecture, l: ParallelLayout, c: LayoutContext): string | undefined {
   const v = vpOf(l);
   if (v === 1) return undefined;
   if (l.pp === 1) return `virtual pipeline stages need PP > 1, got VP ${v} with PP 1`;
   if (m.numLayers % (l.pp * v) === 0) return undefined;
-  return `PP·VP must divide the ${m.numLayers} layers, got ${l.pp}·${v} = ${l.pp * v}`
-    + (m.numLayers % l.pp === 0 ? ''
-      : ' (Megatron-LM core_r0.9.0 refuses uneven first and last stages with the interleaved schedule)');
+  if (accountsForEmbeddingAndLoss(m, l) && c.embeddingAndLossInSplit) return undefined;
+  const uneven = m.numLayers % l.pp === 0 ? ''
+    : ' (Megatron-LM core_r0.9.0 refuses uneven first and last stages with the interleaved schedule)';
+  const withFlags = !accountsForEmbeddingAndLoss(m, l) ? ''
+    : `; it divides the ${m.numLayers + 2} counting the embedding and the loss as one layer each, which needs `
+      + 'core_r0.11.0+ --account-for-embedding-in-pipeline-split --account-for-loss-in-pipeline-split';
+  return `PP·VP must divide the ${m.numLayers} layers, got ${l.pp}·${v} = ${l.pp * v}${uneven}${withFlags}`;
+}
+
+/**
+ * Interleaving where PP·VP divides L + 2 but not L: Megatron-LM (from core_r0.11.0,
+ * `--account-for-embedding-in-pipeline-split --account-for-loss-in-pipeline-split`) counts the input embedding and
+ * the loss as one layer each, so the first and last stages hold one transformer layer less. NVIDIA's Llama 3.1 405B
+ * recipe (126 layers, PP8·VP8 = 64 dividing 128) and Meta's PP16 schedule rely on it. The launch scripts target
+ * core_r0.9.0, which refuses it: the rules accept it only with `LayoutContext.embeddingAndLossInSplit` (the CLI's
+ * `estimate` sets it), and the search does not offer it.
+ */
+export function accountsForEmbeddingAndLoss(m: ModelArchitecture, l: ParallelLayout): boolean {
+  const v = vpOf(l);
+  return v > 1 && l.pp > 1 && m.numLayers % (l.pp * v) !== 0 && (m.numLayers + 2) % (l.pp * v) === 0;
 }
 
 /** Megatron-LM's interleaved schedule runs the micro-batches in groups of PP. */

@@ -262,12 +262,19 @@ function exposedDataParallelSeconds(input: ThroughputInput, options: ResolvedTra
   // With r of the group's ranks in each node, only 1/r of a rank's traffic crosses the network (NCCL moves the
   // rest over NVLink), so the network looks r times faster per rank.
   const ranksPerNode = Math.max(1, fabric.gpusPerNode / (layout.tp * layout.cp));
-  const bandwidth = groupSpan <= fabric.gpusPerNode ? bytesPerSecond(fabric, groupSpan)
+  const bandwidth = insideNode(fabric, groupSpan) ? bytesPerSecond(fabric, groupSpan)
     : bytesPerSecond(fabric, groupSpan) * ranksPerNode;
   return Math.max(0, bytes / (bandwidth * k.dpBandwidthFactor) - k.dpOverlap * stageSeconds);
 }
 
-/** Bandwidth per GPU, bytes/s, for a group of `span` consecutive ranks: NVLink inside a node, else the network. */
+/**
+ * Bandwidth per GPU, bytes/s, for a group of `span` consecutive ranks: NVLink when every such group sits inside one
+ * node (span divides the node), else the network (a group larger than a node, or one that straddles two).
+ */
 function bytesPerSecond(fabric: ClusterFabric, span: number): number {
-  return span <= fabric.gpusPerNode ? fabric.gpu.intraNodeGBps * 1e9 : fabric.networkGbpsPerGpu * 1e9 / 8;
+  return insideNode(fabric, span) ? fabric.gpu.intraNodeGBps * 1e9 : fabric.networkGbpsPerGpu * 1e9 / 8;
+}
+
+function insideNode(fabric: ClusterFabric, span: number): boolean {
+  return span <= fabric.gpusPerNode && fabric.gpusPerNode % span === 0;
 }
