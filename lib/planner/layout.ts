@@ -48,6 +48,30 @@ export interface TrainingOptions {
    * @default false
    */
   readonly padVocabulary?: boolean;
+  /**
+   * Overlap the tensor-parallel all-gathers and reduce-scatters with the GEMMs (Transformer Engine userbuffers;
+   * Megatron-LM `--tp-comm-overlap`, which needs TP > 1 and sequence parallelism). The launch maps it to that flag.
+   * @default false
+   */
+  readonly tpCommOverlap?: boolean;
+  /**
+   * With full recomputation, recompute only this many layers per pipeline stage (per virtual chunk with
+   * interleaving); the others keep their activations. Megatron-LM `--recompute-num-layers N` with
+   * `--recompute-granularity full --recompute-method block`.
+   * @default - every layer (the stage's layer count)
+   */
+  readonly recomputeNumLayers?: number;
+  /**
+   * Run the GEMMs in FP8 (Transformer Engine, `--fp8-format hybrid`); Hopper GPUs only.
+   * @default false
+   */
+  readonly fp8?: boolean;
+  /**
+   * Reduce gradients in bf16 (Megatron-LM core_v0.12.0+ `--grad-reduce-in-bf16`; NeMo/Megatron-Bridge recipes do) instead
+   * of fp32 (Megatron-LM's default with fp32 accumulation): halves the data-parallel reduce-scatter bytes.
+   * @default false
+   */
+  readonly gradientReduceInBf16?: boolean;
 }
 
 /** TrainingOptions with every default filled in. */
@@ -56,15 +80,44 @@ export interface ResolvedTrainingOptions {
   readonly fp32GradientAccumulation: boolean;
   readonly recomputation: Recomputation;
   readonly padVocabulary: boolean;
+  readonly tpCommOverlap: boolean;
+  /** Undefined: every layer of a stage when recomputation is full, none otherwise. */
+  readonly recomputeNumLayers?: number;
+  readonly fp8: boolean;
+  readonly gradientReduceInBf16: boolean;
 }
 
 export function resolveOptions(options: TrainingOptions = {}): ResolvedTrainingOptions {
+  const n = options.recomputeNumLayers;
+  if (n !== undefined) {
+    if (!Number.isInteger(n) || n < 1) {
+      throw new PlannerInputError('recomputeNumLayers', `must be a positive integer, got ${n}`);
+    }
+    if (options.recomputation !== Recomputation.FULL) {
+      throw new PlannerInputError('recomputeNumLayers', `needs recomputation 'full' (Megatron-LM --recompute-num-layers `
+        + `applies to --recompute-granularity full), got '${options.recomputation ?? Recomputation.NONE}'`);
+    }
+  }
   return {
     distributedOptimizer: options.distributedOptimizer ?? true,
     fp32GradientAccumulation: options.fp32GradientAccumulation ?? true,
     recomputation: options.recomputation ?? Recomputation.NONE,
     padVocabulary: options.padVocabulary ?? false,
+    tpCommOverlap: options.tpCommOverlap ?? false,
+    recomputeNumLayers: options.recomputeNumLayers,
+    fp8: options.fp8 ?? false,
+    gradientReduceInBf16: options.gradientReduceInBf16 ?? false,
   };
+}
+
+/**
+ * Share of a stage's layers that recompute their forward pass: 1 with full recomputation (or
+ * `recomputeNumLayers` of the stage's layers per chunk), 0 otherwise.
+ */
+export function recomputedShare(options: ResolvedTrainingOptions, layersPerChunk: number): number {
+  if (options.recomputation !== Recomputation.FULL) return 0;
+  if (options.recomputeNumLayers === undefined) return 1;
+  return Math.min(1, options.recomputeNumLayers / layersPerChunk);
 }
 
 /** Virtual stages with the default applied. */
