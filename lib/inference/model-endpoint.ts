@@ -1,5 +1,5 @@
 import * as sagemaker from '@aws-cdk/aws-sagemaker-alpha';
-import { Annotations, ArnFormat, Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, Names, Stack, Token } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -8,6 +8,7 @@ import { CfnEndpointConfig, CfnModel } from 'aws-cdk-lib/aws-sagemaker';
 import { Construct, IConstruct } from 'constructs';
 import { ConfigurationError } from '../core/configuration-error';
 import { isToken, requireIntegerInRange, requireMatch } from '../core/validation';
+import { acknowledgeWildcardResources } from '../core/nag-acknowledgement';
 
 /** What data capture records of each invocation. */
 export enum DataCaptureMode {
@@ -426,10 +427,7 @@ export class ModelEndpoint extends Construct implements iam.IGrantable {
 
   /** Acknowledge cdk-nag's IAM5 finding for one unavoidable wildcard resource of the role's policy. */
   private acknowledgeWildcard(role: iam.Role, resource: string, reason: string): void {
-    Validations.of(role.node.findChild('DefaultPolicy')).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${nagResource(this, resource)}]`,
-      reason,
-    });
+    acknowledgeWildcardResources(role.node.findChild('DefaultPolicy'), [resource], reason);
   }
 }
 
@@ -502,18 +500,3 @@ function timeoutSeconds(scope: IConstruct, field: string, timeout: Duration = Du
   return seconds;
 }
 
-/** cdk-nag's spelling of a resource in finding ids: Ref → `<Id>`, GetAtt → `<Id.Attr>`, joins flattened. */
-function nagResource(scope: IConstruct, value: string): string {
-  const visit = (node: unknown): string => {
-    if (typeof node === 'string') return node.replace(/\$\{/g, '<').replace(/\}/g, '>');
-    const fn = node as Record<string, unknown[] | string>;
-    if (Array.isArray(fn['Fn::Join'])) {
-      const [delimiter, parts] = fn['Fn::Join'] as [string, unknown[]];
-      return parts.map(visit).join(delimiter);
-    }
-    if (Array.isArray(fn['Fn::GetAtt'])) return `<${fn['Fn::GetAtt'].map(visit).join('.')}>`;
-    if (fn.Ref !== undefined) return `<${visit(fn.Ref)}>`;
-    return JSON.stringify(node);
-  };
-  return visit(Stack.of(scope).resolve(value));
-}
