@@ -10,7 +10,7 @@ import { DEFAULT_ACCELERATED_EBS_GIB, DEFAULT_CPU_EBS_GIB } from '../core/hyperp
 import { requireIntegerInRange, requireMatch } from '../core/validation';
 import { addressesForNodes, cidrMaskOf, usableAddresses } from '../network/subnet-sizing';
 import { ITrainingNetwork } from '../network/training-network';
-import { ILustreStorage, LUSTRE_PORTS } from '../storage/lustre-storage';
+import { ILustreStorage, LUSTRE_PORTS, requireStorageInNetwork } from '../storage/lustre-storage';
 import { ClusterExecutionRole } from './cluster-execution-role';
 import { IClusterObservability } from './cluster-observability';
 import {
@@ -235,6 +235,7 @@ export class HyperPodCluster extends Construct implements IHyperPodCluster {
     this.clusterName = props.clusterName ?? Names.uniqueResourceName(this, { maxLength: 63, separator: '-' });
     this.partitions = props.computeGroups.map((g) => g.name);
     this.connections = new ec2.Connections({ securityGroups: [props.network.efaSecurityGroup] });
+    if (props.storage) requireStorageInNetwork(this, 'storage', props.storage, props.network);
     if (props.storage) allowLustre(props.storage, this.connections);
 
     this.controllerRole = new ClusterExecutionRole(this, 'ControllerRole', { description: `${this.node.path}: Slurm controller` });
