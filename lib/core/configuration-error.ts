@@ -22,31 +22,61 @@ export class ConfigurationError extends Error {
   }
 }
 
-/** Constructs whose validation is running in `collectConfigurationErrors` (innermost last). */
-const collecting: IConstruct[] = [];
+/** Problems recorded by the innermost running `collectConfigurationErrors` (innermost last). */
+const collecting: ConfigurationError[][] = [];
 
 /**
- * Reports a configuration problem of `scope`. Inside `collectConfigurationErrors` it is recorded on the construct
- * tree (`node.addValidation`), so `cdk synth` lists every problem of the app at once and writes no template;
- * elsewhere it throws the ConfigurationError, as before.
+ * Reports a configuration problem of `scope`. Inside `collectConfigurationErrors` it is collected, so a construct
+ * validates all its props, not just up to the first mistake; elsewhere it throws the ConfigurationError, as before.
  */
 export function reportError(scope: IConstruct, field: string, problem: string): void {
   const error = new ConfigurationError(scope, field, problem);
-  if (collecting.length === 0) throw error;
-  scope.node.addValidation({ validate: () => [error.message] });
+  const current = collecting[collecting.length - 1];
+  if (!current) throw error;
+  current.push(error);
+}
+
+/** What `collectConfigurationErrors` does with the problems it collected. */
+export enum CollectedErrors {
+  /**
+   * Record them on the construct tree (`node.addValidation`): `cdk synth` lists every problem of the app at once
+   * and writes no template. For constructs that can be built from the invalid values.
+   */
+  RECORD = 'RECORD',
+  /**
+   * Throw them together as one ConfigurationError, one line per problem: for constructs whose building blocks
+   * (e.g. aws-cdk-lib L2s) would fail on the invalid values with a message of their own.
+   */
+  THROW = 'THROW',
 }
 
 /**
- * Runs the checks in `validate` so that each `reportError` is recorded instead of thrown: a construct validates
- * all its props, not just up to the first mistake. A thrown ConfigurationError (a prop the construct cannot be
- * built without) still ends construction.
+ * Runs the checks in `validate`, collecting each `reportError`, then records or throws them. A ConfigurationError
+ * thrown directly (a prop the construct cannot be built without) still ends construction at once.
  */
-export function collectConfigurationErrors(scope: IConstruct, validate: () => void): void {
-  collecting.push(scope);
+export function collectConfigurationErrors(scope: IConstruct, validate: () => void, mode = CollectedErrors.RECORD): void {
+  const problems: ConfigurationError[] = [];
+  collecting.push(problems);
   try {
     validate();
   } finally {
     collecting.pop();
+  }
+  if (problems.length === 0) return;
+  if (mode === CollectedErrors.THROW) throw new ConfigurationErrors(problems);
+  for (const problem of problems) scope.node.addValidation({ validate: () => [problem.message] });
+}
+
+/** Several problems of one construct, thrown together: the message has one line per problem. */
+export class ConfigurationErrors extends ConfigurationError {
+  /** Each problem, in the order found. */
+  public readonly errors: readonly ConfigurationError[];
+
+  constructor(errors: readonly ConfigurationError[]) {
+    super(errors[0].constructPath, errors[0].field, '');
+    this.message = errors.map((e) => e.message).join('\n');
+    this.name = 'ConfigurationError';
+    this.errors = errors;
   }
 }
 

@@ -39,7 +39,7 @@ export function synthesizeApp(build: (app: App) => void, options: SynthesizeAppO
 
 /** The problem lines a thrown error stands for; anything else than a configuration error is rethrown. */
 function problemsOf(error: unknown): string[] {
-  if (error instanceof ConfigurationError || (error instanceof Error && error.name === 'ConfigurationError')) return [error.message];
+  if (error instanceof ConfigurationError || (error instanceof Error && error.name === 'ConfigurationError')) return error.message.split('\n');
   const message = error instanceof Error ? error.message : '';
   const header = 'Validation failed with the following errors:';
   if (message.startsWith(header)) {
