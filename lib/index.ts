@@ -1,5 +1,7 @@
 // The public API of cdk-hyperpod-training, in the order a platform is built.
 export * from './core/configuration-error';
+export * from './core/nag-acknowledgement';
+export * from './core/synthesize-app';
 export * from './core/hyperpod-instance-types';
 
 export * from './network/closed-security-group';

@@ -1,6 +1,6 @@
-import { Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { acknowledgeManagedPolicy, acknowledgeWildcardResources } from '../core/nag-acknowledgement';
 
 export interface ClusterExecutionRoleProps {
   /** What the nodes of this role do, for the role description. */
@@ -33,20 +33,19 @@ export class ClusterExecutionRole extends iam.Role {
       description: props.description,
       managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSageMakerClusterInstanceRolePolicy')],
     });
-    Validations.of(this).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSageMakerClusterInstanceRolePolicy]',
-      reason: 'HyperPod requires this AWS managed policy on cluster instance roles (logs, metrics, SSM agent).',
-    });
+    acknowledgeManagedPolicy(this, iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSageMakerClusterInstanceRolePolicy'),
+      'HyperPod requires this AWS managed policy on cluster instance roles (logs, metrics, SSM agent).');
 
     this.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'AttachNodesToVpc',
       actions: VPC_ATTACHMENT_ACTIONS,
       resources: ['*'],
     }));
+    const networkInterfaces = `arn:${this.stack.partition}:ec2:${this.stack.region}:${this.stack.account}:network-interface/*`;
     this.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'TagNodeInterfaces',
       actions: ['ec2:CreateTags'],
-      resources: [`arn:${this.stack.partition}:ec2:${this.stack.region}:${this.stack.account}:network-interface/*`],
+      resources: [networkInterfaces],
     }));
     this.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'DescribeFileSystems',
@@ -54,15 +53,11 @@ export class ClusterExecutionRole extends iam.Role {
       resources: ['*'],
     }));
     const policy = this.node.tryFindChild('DefaultPolicy')!;
-    Validations.of(policy).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'HyperPod creates and describes the nodes\' network interfaces in your VPC (ec2 Create/Describe/'
+    acknowledgeWildcardResources(policy, ['*'],
+      'HyperPod creates and describes the nodes\' network interfaces in your VPC (ec2 Create/Describe/'
         + 'Delete NetworkInterface* have no resource-level scoping at creation time), and fsx:DescribeFileSystems '
-        + 'is a list action that only accepts "*".',
-    });
-    Validations.of(policy).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/*]`,
-      reason: 'Interface IDs are created by HyperPod at node launch; tagging is limited to network interfaces.',
-    });
+        + 'is a list action that only accepts "*".');
+    acknowledgeWildcardResources(policy, [networkInterfaces],
+      'Interface IDs are created by HyperPod at node launch; tagging is limited to network interfaces.');
   }
 }

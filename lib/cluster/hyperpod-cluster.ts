@@ -13,7 +13,7 @@ import { requireIntegerInRange, requireMatch } from '../core/validation';
 import { addressesForNodes, cidrMaskOf, usableAddresses } from '../network/subnet-sizing';
 import { ITrainingNetwork } from '../network/training-network';
 import { DataRepositoryAssociation } from '../storage/data-repository-association';
-import { ILustreStorage, LUSTRE_PORTS, LustreStorage } from '../storage/lustre-storage';
+import { ILustreStorage, LUSTRE_PORTS, LustreStorage, requireStorageInNetwork } from '../storage/lustre-storage';
 import { ClusterExecutionRole } from './cluster-execution-role';
 import { IClusterObservability } from './cluster-observability';
 import {
@@ -255,6 +255,7 @@ export class HyperPodCluster extends Construct implements IHyperPodCluster {
     this.clusterName = props.clusterName ?? defaultClusterName(this);
     this.partitions = props.computeGroups.map((g) => g.name);
     this.connections = new ec2.Connections({ securityGroups: [props.network.efaSecurityGroup] });
+    if (props.storage) requireStorageInNetwork(this, 'storage', props.storage, props.network);
     if (props.storage) allowLustre(props.storage, this.connections);
 
     this.controllerRole = new ClusterExecutionRole(this, 'ControllerRole', { description: `${this.node.path}: Slurm controller` });

@@ -101,6 +101,11 @@ export function validateInstanceGroup(scope: IConstruct, field: string, group: I
   if (group.ebsVolumeSizeGiB !== undefined) {
     requireIntegerInRange(scope, `${field}.ebsVolumeSizeGiB`, group.ebsVolumeSizeGiB, 1, 16384);
   }
+  // SageMaker API Reference, TrainingPlanSummary.TrainingPlanArn: arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:training-plan/.*
+  if (group.trainingPlanArn !== undefined) {
+    requireMatch(scope, `${field}.trainingPlanArn`, group.trainingPlanArn, /^arn:aws[a-z-]*:sagemaker:[a-z0-9-]*:[0-9]{12}:training-plan\/.+$/,
+      "a training plan ARN such as 'arn:aws:sagemaker:us-east-1:123456789012:training-plan/my-plan'");
+  }
   validateHealthChecks(scope, field, group);
 }
 

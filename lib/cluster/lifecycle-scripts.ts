@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
+import { acknowledgeCurrentWildcards, acknowledgeManagedPolicy, acknowledgeWildcardResources } from '../core/nag-acknowledgement';
 import { AccessLogsBucket } from '../storage/access-logs-bucket';
 import { stackUniqueSuffix } from './stack-unique-suffix';
 
@@ -92,12 +93,9 @@ export class LifecycleScripts extends Construct {
       resources: [this.bucket.arnForObjects('lifecycle/*')],
     }));
     const policy = grantee.grantPrincipal instanceof iam.Role ? grantee.grantPrincipal.node.tryFindChild('DefaultPolicy') : undefined;
-    const bucket = this.bucket.node.defaultChild as s3.CfnBucket | undefined;
-    if (policy && bucket) {
-      Validations.of(policy).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(bucket)}.Arn>/lifecycle/*]`,
-        reason: 'Nodes read every script under the lifecycle prefix of this bucket, whose content-addressed subfolder changes with each script version.',
-      });
+    if (policy) {
+      acknowledgeWildcardResources(policy, [this.bucket.arnForObjects('lifecycle/*')],
+        'Nodes read every script under the lifecycle prefix of this bucket, whose content-addressed subfolder changes with each script version.');
     }
   }
 
@@ -115,27 +113,14 @@ export class LifecycleScripts extends Construct {
     const handler = stack.node.tryFindChild('Custom::CDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C');
     const policy = handler?.node.tryFindChild('ServiceRole')?.node.tryFindChild('DefaultPolicy');
     if (!handler || !policy) return;
-    Validations.of(handler).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      reason: 'aws-cdk-lib BucketDeployment handler: CloudWatch Logs for its own function.',
-    });
+    acknowledgeManagedPolicy(handler, iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaBasicExecutionRole'),
+      'aws-cdk-lib BucketDeployment handler: CloudWatch Logs for its own function.');
     Validations.of(handler).acknowledge({
       id: 'AwsSolutions-L1',
       reason: 'aws-cdk-lib BucketDeployment handler: its runtime is pinned by aws-cdk-lib.',
     });
-    const bucketId = stack.getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket);
-    const wildcards = [
-      'Action::s3:Abort*', 'Action::s3:DeleteObject*', 'Action::s3:GetBucket*', 'Action::s3:GetObject*', 'Action::s3:List*',
-      `Resource::<${bucketId}.Arn>/*`,
-      'Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*',
-    ];
-    for (const finding of wildcards) {
-      Validations.of(policy).acknowledge({
-        id: `AwsSolutions-IAM5[${finding}]`,
-        reason: 'aws-cdk-lib BucketDeployment handler: reads the CDK asset bucket and writes the lifecycle bucket, '
-          + 'with the grants aws-cdk-lib gives it (grantRead/grantReadWrite).',
-      });
-    }
+    acknowledgeCurrentWildcards(policy as iam.Policy, 'aws-cdk-lib BucketDeployment handler: reads the CDK asset bucket and '
+      + 'writes the lifecycle bucket, with the grants aws-cdk-lib gives it (grantRead/grantReadWrite).');
   }
 
   /**

@@ -12,12 +12,93 @@ export class ConfigurationError extends Error {
   /** The prop (or dotted path into the props) that was rejected. */
   public readonly field: string;
 
-  constructor(scope: IConstruct, field: string, problem: string) {
-    // The app itself has an empty path.
-    const path = scope.node.path || 'App';
+  constructor(scope: IConstruct | string, field: string, problem: string) {
+    // The app itself has an empty path; the planner, which has no construct, names what it checks.
+    const path = typeof scope === 'string' ? scope : (scope.node.path || 'App');
     super(`${path}: ${field} ${problem}`);
     this.name = 'ConfigurationError';
     this.constructPath = path;
     this.field = field;
   }
+}
+
+/** Problems recorded by the innermost running `collectConfigurationErrors` (innermost last). */
+const collecting: ConfigurationError[][] = [];
+
+/**
+ * Reports a configuration problem of `scope`. Inside `collectConfigurationErrors` it is collected, so a construct
+ * validates all its props, not just up to the first mistake; elsewhere it throws the ConfigurationError, as before.
+ */
+export function reportError(scope: IConstruct, field: string, problem: string): void {
+  const error = new ConfigurationError(scope, field, problem);
+  const current = collecting[collecting.length - 1];
+  if (!current) throw error;
+  current.push(error);
+}
+
+/** What `collectConfigurationErrors` does with the problems it collected. */
+export enum CollectedErrors {
+  /**
+   * Record them on the construct tree (`node.addValidation`): `cdk synth` lists every problem of the app at once
+   * and writes no template. For constructs that can be built from the invalid values.
+   */
+  RECORD = 'RECORD',
+  /**
+   * Throw them together as one ConfigurationError, one line per problem: for constructs whose building blocks
+   * (e.g. aws-cdk-lib L2s) would fail on the invalid values with a message of their own.
+   */
+  THROW = 'THROW',
+}
+
+/**
+ * Runs the checks in `validate`, collecting each `reportError`, then records or throws them. A ConfigurationError
+ * thrown directly (a prop the construct cannot be built without) still ends construction at once.
+ */
+export function collectConfigurationErrors(scope: IConstruct, validate: () => void, mode = CollectedErrors.RECORD): void {
+  const problems: ConfigurationError[] = [];
+  collecting.push(problems);
+  try {
+    validate();
+  } finally {
+    collecting.pop();
+  }
+  if (problems.length === 0) return;
+  if (mode === CollectedErrors.THROW) throw new ConfigurationErrors(problems);
+  for (const problem of problems) scope.node.addValidation({ validate: () => [problem.message] });
+}
+
+/** Several problems of one construct, thrown together: the message has one line per problem. */
+export class ConfigurationErrors extends ConfigurationError {
+  /** Each problem, in the order found. */
+  public readonly errors: readonly ConfigurationError[];
+
+  constructor(errors: readonly ConfigurationError[]) {
+    super(errors[0].constructPath, errors[0].field, '');
+    this.message = errors.map((e) => e.message).join('\n');
+    this.name = 'ConfigurationError';
+    this.errors = errors;
+  }
+}
+
+/**
+ * Every problem recorded on the tree under `scope` (the validations `cdk synth` runs), one line each, in tree
+ * order. Empty when the configuration is valid.
+ */
+export function configurationProblems(scope: IConstruct): string[] {
+  const problems: string[] = [];
+  for (const construct of scope.node.findAll()) {
+    for (const message of construct.node.validate()) {
+      problems.push(message.startsWith(`${construct.node.path}: `) ? message : `${construct.node.path || 'App'}: ${message}`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Throws a ConfigurationError unless `value` was given: a required prop missing from plain JavaScript, JSON or
+ * `-c` context (TypeScript users get a compile error instead).
+ */
+export function requireProp<T>(scope: IConstruct, field: string, value: T | undefined | null, expected: string): T {
+  if (value === undefined || value === null) throw new ConfigurationError(scope, field, `is required (${expected}), got ${value}`);
+  return value;
 }

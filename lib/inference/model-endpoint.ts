@@ -1,13 +1,15 @@
 import * as sagemaker from '@aws-cdk/aws-sagemaker-alpha';
-import { Annotations, ArnFormat, Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, Names, Stack, Token } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { CfnEndpointConfig, CfnModel } from 'aws-cdk-lib/aws-sagemaker';
 import { Construct, IConstruct } from 'constructs';
-import { ConfigurationError } from '../core/configuration-error';
-import { isToken, requireIntegerInRange, requireMatch } from '../core/validation';
+import { CollectedErrors, collectConfigurationErrors, ConfigurationError, reportError } from '../core/configuration-error';
+import { isToken, requireIntegerInRange, requireMatch, requireNumber } from '../core/validation';
+import { closestEndpointInstanceType, ENDPOINT_INSTANCE_TYPES } from './endpoint-instance-types';
+import { acknowledgeWildcardResources } from '../core/nag-acknowledgement';
 
 /** What data capture records of each invocation. */
 export enum DataCaptureMode {
@@ -208,17 +210,21 @@ export class ModelEndpoint extends Construct implements iam.IGrantable {
     super(scope, id);
     const instanceType = props.instanceType ?? ModelEndpoint.DEFAULT_INSTANCE_TYPE;
     const initialInstanceCount = props.initialInstanceCount ?? 1;
-    requireMatch(this, 'instanceType', instanceType, INSTANCE_TYPE, 'of the form ml.<family>.<size>, e.g. ml.g5.12xlarge');
-    requireAtLeast(this, 'initialInstanceCount', initialInstanceCount, 1);
-    if (props.autoScaling) validateAutoScaling(this, props.autoScaling, initialInstanceCount);
-    if (props.dataCapture?.samplingPercentage !== undefined) {
-      requireIntegerInRange(this, 'dataCapture.samplingPercentage', props.dataCapture.samplingPercentage, 1, 100);
-    }
-    if (props.kmsKey) validateVolumeKey(this, instanceType);
-    const startupSeconds = timeoutSeconds(this, 'containerStartupHealthCheckTimeout', props.containerStartupHealthCheckTimeout);
-    const downloadSeconds = timeoutSeconds(this, 'modelDataDownloadTimeout', props.modelDataDownloadTimeout);
     const endpointName = props.endpointName ?? Names.uniqueResourceName(this, { maxLength: 63, separator: '-' });
-    requireMatch(this, 'endpointName', endpointName, ENDPOINT_NAME, '1-63 letters, digits and hyphens, starting and ending with a letter or digit');
+    let startupSeconds = 0;
+    let downloadSeconds = 0;
+    collectConfigurationErrors(this, () => {
+      validateInstanceType(this, instanceType);
+      requireAtLeast(this, 'initialInstanceCount', initialInstanceCount, 1);
+      if (props.autoScaling) validateAutoScaling(this, props.autoScaling, initialInstanceCount);
+      if (props.dataCapture?.samplingPercentage !== undefined) {
+        requireIntegerInRange(this, 'dataCapture.samplingPercentage', props.dataCapture.samplingPercentage, 1, 100);
+      }
+      if (props.kmsKey) validateVolumeKey(this, instanceType);
+      startupSeconds = timeoutSeconds(this, 'containerStartupHealthCheckTimeout', props.containerStartupHealthCheckTimeout);
+      downloadSeconds = timeoutSeconds(this, 'modelDataDownloadTimeout', props.modelDataDownloadTimeout);
+      requireMatch(this, 'endpointName', endpointName, ENDPOINT_NAME, '1-63 letters, digits and hyphens, starting and ending with a letter or digit');
+    }, CollectedErrors.THROW); // the alpha L2s would throw their own messages on these values
     const modelData = this.locateModelData(props);
     const image = this.resolveImage(props);
     this.modelDataUri = modelData.uri;
@@ -426,10 +432,7 @@ export class ModelEndpoint extends Construct implements iam.IGrantable {
 
   /** Acknowledge cdk-nag's IAM5 finding for one unavoidable wildcard resource of the role's policy. */
   private acknowledgeWildcard(role: iam.Role, resource: string, reason: string): void {
-    Validations.of(role.node.findChild('DefaultPolicy')).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${nagResource(this, resource)}]`,
-      reason,
-    });
+    acknowledgeWildcardResources(role.node.findChild('DefaultPolicy'), [resource], reason);
   }
 }
 
@@ -468,7 +471,17 @@ function modelDataShape(scope: IConstruct, field: string, value: string): boolea
 
 function requireAtLeast(scope: IConstruct, field: string, value: number, min: number): void {
   if (isToken(value) || (Number.isInteger(value) && value >= min)) return;
-  throw new ConfigurationError(scope, field, `must be an integer of at least ${min}, got ${value}`);
+  if (requireNumber(scope, field, value)) reportError(scope, field, `must be an integer of at least ${min}, got ${value}`);
+}
+
+/** The shape first, then the catalogue: a typo such as `ml.g5.48xlage` fails the synth, not the deployment. */
+function validateInstanceType(scope: IConstruct, instanceType: string): void {
+  if (isToken(instanceType)) return;
+  if (!requireMatch(scope, 'instanceType', instanceType, INSTANCE_TYPE, 'of the form ml.<family>.<size>, e.g. ml.g5.12xlarge')) return;
+  if (ENDPOINT_INSTANCE_TYPES.includes(instanceType)) return;
+  const families = [...new Set(ENDPOINT_INSTANCE_TYPES.map((t) => t.split('.')[1]))].join(', ');
+  reportError(scope, 'instanceType', `must be a SageMaker real-time inference instance type (ENDPOINT_INSTANCE_TYPES; `
+    + `families ${families}), got '${instanceType}': did you mean '${closestEndpointInstanceType(instanceType)}'?`);
 }
 
 function validateAutoScaling(scope: IConstruct, scaling: ModelEndpointAutoScaling, initial: number): void {
@@ -476,23 +489,23 @@ function validateAutoScaling(scope: IConstruct, scaling: ModelEndpointAutoScalin
   requireAtLeast(scope, 'autoScaling.minCapacity', min, 1);
   requireAtLeast(scope, 'autoScaling.maxCapacity', max, 1);
   if (max < min) {
-    throw new ConfigurationError(scope, 'autoScaling.maxCapacity', `must be at least autoScaling.minCapacity (${min}), got ${max}`);
+    reportError(scope, 'autoScaling.maxCapacity', `must be at least autoScaling.minCapacity (${min}), got ${max}`);
   }
   if (min > initial) {
-    throw new ConfigurationError(scope, 'autoScaling.minCapacity', `must be at most initialInstanceCount (${initial}), got ${min}`);
+    reportError(scope, 'autoScaling.minCapacity', `must be at most initialInstanceCount (${initial}), got ${min}`);
   }
   if (max < initial) {
-    throw new ConfigurationError(scope, 'autoScaling.maxCapacity', `must be at least initialInstanceCount (${initial}), got ${max}`);
+    reportError(scope, 'autoScaling.maxCapacity', `must be at least initialInstanceCount (${initial}), got ${max}`);
   }
   if (!isToken(target) && !(target > 0)) {
-    throw new ConfigurationError(scope, 'autoScaling.targetInvocationsPerInstancePerMinute', `must be greater than 0, got ${target}`);
+    reportError(scope, 'autoScaling.targetInvocationsPerInstancePerMinute', `must be greater than 0, got ${target}`);
   }
 }
 
 function validateVolumeKey(scope: IConstruct, instanceType: string): void {
   const family = INSTANCE_TYPE.exec(instanceType)?.[1];
   if (family === undefined || !LOCAL_STORAGE_FAMILIES.includes(family)) return;
-  throw new ConfigurationError(scope, 'kmsKey', `must not be given for ${instanceType}: its NVMe instance storage is `
+  reportError(scope, 'kmsKey', `must not be given for ${instanceType}: its NVMe instance storage is `
     + 'encrypted by the hardware and SageMaker refuses a KmsKeyId for it; use a family without instance storage or omit kmsKey');
 }
 
@@ -502,18 +515,3 @@ function timeoutSeconds(scope: IConstruct, field: string, timeout: Duration = Du
   return seconds;
 }
 
-/** cdk-nag's spelling of a resource in finding ids: Ref → `<Id>`, GetAtt → `<Id.Attr>`, joins flattened. */
-function nagResource(scope: IConstruct, value: string): string {
-  const visit = (node: unknown): string => {
-    if (typeof node === 'string') return node.replace(/\$\{/g, '<').replace(/\}/g, '>');
-    const fn = node as Record<string, unknown[] | string>;
-    if (Array.isArray(fn['Fn::Join'])) {
-      const [delimiter, parts] = fn['Fn::Join'] as [string, unknown[]];
-      return parts.map(visit).join(delimiter);
-    }
-    if (Array.isArray(fn['Fn::GetAtt'])) return `<${fn['Fn::GetAtt'].map(visit).join('.')}>`;
-    if (fn.Ref !== undefined) return `<${visit(fn.Ref)}>`;
-    return JSON.stringify(node);
-  };
-  return visit(Stack.of(scope).resolve(value));
-}

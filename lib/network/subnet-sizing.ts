@@ -1,5 +1,6 @@
 import { IConstruct } from 'constructs';
-import { ConfigurationError } from '../core/configuration-error';
+import { reportError } from '../core/configuration-error';
+import { describe } from '../core/validation';
 import { findHyperPodInstanceType, HYPERPOD_INSTANCE_TYPES } from '../core/hyperpod-instance-types';
 
 /** Nodes of one instance type that will live in the compute subnet. */
@@ -13,17 +14,22 @@ export interface PlannedNodes {
 /** Addresses AWS reserves in every subnet (network, router, DNS, future, broadcast). */
 export const AWS_RESERVED_ADDRESSES = 5;
 
-/** IP addresses the planned nodes take from their subnet under Slurm. */
+/** IP addresses the planned nodes take from their subnet under Slurm; groups with a reported mistake count 0. */
 export function addressesForNodes(scope: IConstruct, field: string, nodes: readonly PlannedNodes[]): number {
   return nodes.reduce((sum, group, i) => {
     const info = findHyperPodInstanceType(group.instanceType);
     if (!info) {
       const known = HYPERPOD_INSTANCE_TYPES.map((t) => t.name).join(', ');
-      throw new ConfigurationError(scope, `${field}[${i}].instanceType`,
-        `must be a HyperPod instance type (${known}), got '${group.instanceType}'`);
+      reportError(scope, `${field}[${i}].instanceType`, `must be a HyperPod instance type (${known}), got '${group.instanceType}'`);
+      return sum;
+    }
+    if (typeof group.count !== 'number') {
+      reportError(scope, `${field}[${i}].count`, `must be a number, got ${describe(group.count)}`);
+      return sum;
     }
     if (!Number.isInteger(group.count) || group.count < 1) {
-      throw new ConfigurationError(scope, `${field}[${i}].count`, `must be an integer >= 1, got ${group.count}`);
+      reportError(scope, `${field}[${i}].count`, `must be an integer >= 1, got ${group.count}`);
+      return sum;
     }
     return sum + group.count * info.ipAddressesPerNode;
   }, 0);

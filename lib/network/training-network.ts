@@ -2,7 +2,7 @@ import { Fn, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IConstruct } from 'constructs';
-import { ConfigurationError } from '../core/configuration-error';
+import { collectConfigurationErrors, ConfigurationError, reportError, requireProp } from '../core/configuration-error';
 import { FILE_SYSTEM_NETWORK_INTERFACES } from '../core/hyperpod-instance-types';
 import { requireMatch } from '../core/validation';
 import {
@@ -85,12 +85,15 @@ export interface TrainingNetworkProps {
   readonly computeSubnetCidr?: string;
   /**
    * Availability Zone ID of the compute subnet (e.g. `use1-az6`), stable across accounts: use the AZ of your
-   * training plan or capacity reservation. Exclusive with `availabilityZone`.
-   * @default - the first Availability Zone of the region
+   * training plan or capacity reservation. Exclusive with `availabilityZone`. With `computeSubnet` it states the
+   * AZ ID that subnet is in (AZ names map to IDs per account, so it cannot be checked at synth) and training plans
+   * are checked against it.
+   * @default - the first Availability Zone of the region; with `computeSubnet`, unknown
    */
   readonly availabilityZoneId?: string;
   /**
-   * Availability Zone name of the compute subnet (e.g. `us-east-1a`). Exclusive with `availabilityZoneId`.
+   * Availability Zone name of the compute subnet (e.g. `us-east-1a`). Exclusive with `availabilityZoneId`. With
+   * `computeSubnet` it must match the subnet's AZ when that is known.
    * @default - the first Availability Zone of the region
    */
   readonly availabilityZone?: string;
@@ -101,11 +104,17 @@ export interface TrainingNetworkProps {
    */
   readonly natGateway?: boolean;
   /**
-   * Add the interface endpoints a cluster without internet needs (`CLUSTER_INTERFACE_ENDPOINTS`).
-   * The S3 gateway endpoint is always added.
+   * Add the interface endpoints a cluster without internet needs (`CLUSTER_INTERFACE_ENDPOINTS`), in the compute
+   * subnet, which must then be private.
    * @default false
    */
   readonly interfaceEndpoints?: boolean;
+  /**
+   * Add an S3 gateway endpoint on the compute subnet's route table (datasets and checkpoints do not go through
+   * NAT). Turn off when the network team's VPC already has one on that route table, or manages its routes itself.
+   * @default true
+   */
+  readonly s3GatewayEndpoint?: boolean;
   /**
    * Allow HTTPS egress to anywhere from the EFA security group (see `EfaSecurityGroupProps.allowHttpsEgress`).
    * @default true
@@ -149,21 +158,25 @@ export class TrainingNetwork extends Construct implements ITrainingNetwork {
 
   constructor(scope: Construct, id: string, props: TrainingNetworkProps) {
     super(scope, id);
-    validateProps(this, props);
-    this.requiredAddresses = addressesForNodes(this, 'plannedNodes', props.plannedNodes)
-      + FILE_SYSTEM_NETWORK_INTERFACES
+    requireProp(this, 'plannedNodes', props.plannedNodes, 'the nodes the compute subnet must hold, e.g. [{ instanceType: \'ml.p5.48xlarge\', count: 4 }]');
+    let nodeAddresses = 0;
+    collectConfigurationErrors(this, () => {
+      validateProps(this, props);
+      nodeAddresses = addressesForNodes(this, 'plannedNodes', props.plannedNodes);
+    });
+    this.requiredAddresses = nodeAddresses + FILE_SYSTEM_NETWORK_INTERFACES
       + (props.interfaceEndpoints ? Object.keys(CLUSTER_INTERFACE_ENDPOINTS).length : 0);
 
     const vpcCidr = props.vpcCidr ?? '10.0.0.0/16';
     this.vpc = props.vpc ?? this.createVpc(vpcCidr, props);
     const az = availabilityZoneOf(props);
-    this.availabilityZoneId = props.computeSubnet ? undefined : props.availabilityZoneId;
+    this.availabilityZoneId = props.availabilityZoneId;
     if (props.computeSubnet) {
       this.computeSubnet = props.computeSubnet;
-      checkSubnetSize(this, 'computeSubnet', props.computeSubnet.ipv4CidrBlock, this.requiredAddresses);
+      collectConfigurationErrors(this, () => checkSubnetSize(this, 'computeSubnet', props.computeSubnet?.ipv4CidrBlock, this.requiredAddresses));
     } else {
       const cidr = props.computeSubnetCidr ?? defaultComputeCidr(vpcCidr, this.requiredAddresses);
-      checkSubnetSize(this, 'computeSubnetCidr', cidr, this.requiredAddresses);
+      collectConfigurationErrors(this, () => checkSubnetSize(this, 'computeSubnetCidr', cidr, this.requiredAddresses));
       this.computeSubnet = this.createSubnet('ComputeSubnet', cidr, az);
       if (!props.vpc && (props.natGateway ?? true)) this.addNatEgress(vpcCidr, az);
     }
@@ -172,10 +185,12 @@ export class TrainingNetwork extends Construct implements ITrainingNetwork {
       vpc: this.vpc,
       allowHttpsEgress: props.allowHttpsEgress,
     });
-    this.vpc.addGatewayEndpoint('S3Endpoint', {
-      service: ec2.GatewayVpcEndpointAwsService.S3,
-      subnets: [{ subnets: [this.computeSubnet] }],
-    });
+    if (props.s3GatewayEndpoint ?? true) {
+      this.vpc.addGatewayEndpoint('S3Endpoint', {
+        service: ec2.GatewayVpcEndpointAwsService.S3,
+        subnets: [{ subnets: [this.computeSubnet] }],
+      });
+    }
     if (props.interfaceEndpoints) this.addInterfaceEndpoints();
   }
 
@@ -273,7 +288,7 @@ function availabilityZoneOf(props: TrainingNetworkProps): AzChoice {
 
 function validateProps(scope: IConstruct, props: TrainingNetworkProps): void {
   if (props.availabilityZone && props.availabilityZoneId) {
-    throw new ConfigurationError(scope, 'availabilityZoneId',
+    reportError(scope, 'availabilityZoneId',
       `and availabilityZone are exclusive: give one, got '${props.availabilityZoneId}' and '${props.availabilityZone}'`);
   }
   if (props.availabilityZoneId) {
@@ -287,6 +302,7 @@ function validateProps(scope: IConstruct, props: TrainingNetworkProps): void {
     throw new ConfigurationError(scope, 'computeSubnetCidr',
       'is required to create a compute subnet in an existing vpc (or pass computeSubnet), got undefined');
   }
+  if (props.vpc && props.computeSubnet) validateImportedSubnet(scope, props, props.vpc, props.computeSubnet);
   for (const field of ['vpcCidr', 'computeSubnetCidr'] as const) {
     const cidr = props[field];
     if (cidr === undefined) continue;
@@ -294,11 +310,33 @@ function validateProps(scope: IConstruct, props: TrainingNetworkProps): void {
   }
 }
 
+/** What an imported VPC says about an imported subnet, where its attributes are literal. */
+function validateImportedSubnet(scope: IConstruct, props: TrainingNetworkProps, vpc: ec2.IVpc, subnet: ec2.ISubnet): void {
+  const known = (v: string | undefined): v is string => v !== undefined && !Token.isUnresolved(v);
+  const az = known(subnet.availabilityZone) ? subnet.availabilityZone : undefined;
+  if (props.availabilityZone && az && props.availabilityZone !== az) {
+    reportError(scope, 'availabilityZone', `must be the AZ of computeSubnet ${subnet.subnetId} (${az}) or unset, got '${props.availabilityZone}'`);
+  }
+  const vpcAzs = vpc.availabilityZones.filter(known);
+  if (az && vpcAzs.length > 0 && vpcAzs.length === vpc.availabilityZones.length && !vpcAzs.includes(az)) {
+    reportError(scope, 'computeSubnet', `must be in an Availability Zone of the vpc (${vpcAzs.join(', ')}), got ${subnet.subnetId} in ${az}`);
+  }
+  const ids = (subnets: ec2.ISubnet[]) => subnets.map((s) => s.subnetId).filter(known);
+  const listed = [...ids(vpc.privateSubnets), ...ids(vpc.isolatedSubnets), ...ids(vpc.publicSubnets)];
+  if (!known(subnet.subnetId) || listed.length === 0) return;
+  if (!listed.includes(subnet.subnetId)) {
+    reportError(scope, 'computeSubnet', `must be a subnet of the vpc ${vpc.vpcId} (its subnets: ${listed.join(', ')}), got ${subnet.subnetId}`);
+  } else if (ids(vpc.publicSubnets).includes(subnet.subnetId)) {
+    reportError(scope, 'computeSubnet', 'must be a private subnet (HyperPod nodes have no public addresses; interface endpoints '
+      + `and the file system belong in private subnets), got public subnet ${subnet.subnetId}`);
+  }
+}
+
 function checkSubnetSize(scope: IConstruct, field: string, cidr: string | undefined, required: number): void {
   if (cidr === undefined || Token.isUnresolved(cidr)) return;
   const available = usableAddresses(cidrMaskOf(cidr));
   if (available >= required) return;
-  throw new ConfigurationError(scope, field,
+  reportError(scope, field,
     `must hold ${required} IP addresses for the planned nodes (EFA interfaces) and file system, `
     + `got ${cidr} with ${available} usable: use /${smallestCidrMaskFor(required)} or larger`);
 }

@@ -6,6 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { acknowledgeManagedPolicy, acknowledgeWildcardResources } from '../core/nag-acknowledgement';
 
 /** The dashboards shipped in this package. */
 export const DASHBOARDS_DIR = path.join(__dirname, 'dashboards');
@@ -82,19 +83,14 @@ export class GrafanaDashboards extends Construct {
 }
 
 function acknowledgeFindings(handler: lambda.Function, provider: cr.Provider): void {
-  const basicExecution = {
-    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-    reason: 'CloudWatch Logs for the function itself, the standard Lambda execution policy.',
-  };
-  Validations.of(handler).acknowledge(basicExecution);
-  Validations.of(provider).acknowledge(basicExecution);
+  const basicExecution = iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaBasicExecutionRole');
+  const basicExecutionReason = 'CloudWatch Logs for the function itself, the standard Lambda execution policy.';
+  acknowledgeManagedPolicy(handler, basicExecution, basicExecutionReason);
+  acknowledgeManagedPolicy(provider, basicExecution, basicExecutionReason);
   Validations.of(provider).acknowledge({
     id: 'AwsSolutions-L1',
     reason: 'The custom-resource Provider framework function is aws-cdk-lib\'s; its runtime is pinned there.',
   });
-  const handlerId = Stack.of(handler).getLogicalId(handler.node.defaultChild as lambda.CfnFunction);
-  Validations.of(provider).acknowledge({
-    id: `AwsSolutions-IAM5[Resource::<${handlerId}.Arn>:*]`,
-    reason: 'The Provider framework invokes every version of its own handler function.',
-  });
+  acknowledgeWildcardResources(provider, [`${handler.functionArn}:*`],
+    'The Provider framework invokes every version of its own handler function.');
 }

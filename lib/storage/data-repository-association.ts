@@ -25,7 +25,7 @@ export interface DataRepositoryOptions {
   /** The bucket holding the data. */
   readonly bucket: s3.IBucket;
   /**
-   * Prefix in the bucket, e.g. `datasets/`. Must not repeat or nest in another association's in the same bucket.
+   * Prefix in the bucket, e.g. `datasets/` (a key prefix, not an `s3://` URI). Must not repeat or nest in another association's in the same bucket.
    * @default - the file-system path without its leading slash, e.g. `datasets/`
    */
   readonly prefix?: string;
@@ -77,6 +77,10 @@ export class DataRepositoryAssociation extends Construct {
       "an absolute directory such as '/datasets' (letters, digits, _ . -; no trailing slash)");
     const chunk = props.importedFileChunkSizeMiB ?? 1024;
     requireIntegerInRange(this, 'importedFileChunkSizeMiB', chunk, 1, 512000);
+    if (props.prefix !== undefined) {
+      requireMatch(this, 'prefix', props.prefix, /^(?![a-z0-9]+:\/\/)[^\\]*$/,
+        "a key prefix inside the bucket such as 'datasets/' (not an s3:// URI: the bucket is given by bucket)");
+    }
 
     this.fileSystemPath = props.fileSystemPath;
     this.bucket = props.bucket;

@@ -1,13 +1,13 @@
-import { Aws, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { Annotations, Aws, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as fsx from 'aws-cdk-lib/aws-fsx';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct, IConstruct } from 'constructs';
-import { ConfigurationError } from '../core/configuration-error';
+import { collectConfigurationErrors, ConfigurationError, reportError, requireProp } from '../core/configuration-error';
 import { restrictGrantsToAwsServices } from '../core/key-policy';
-import { requireOneOf } from '../core/validation';
+import { requireMatch, requireNumber, requireOneOf } from '../core/validation';
 import { ClosedSecurityGroup } from '../network/closed-security-group';
 import { ITrainingNetwork } from '../network/training-network';
 import { DataRepositoryAssociation, DataRepositoryOptions, normalisePrefix } from './data-repository-association';
@@ -30,6 +30,8 @@ export interface ILustreStorage extends IConstruct, ec2.IConnectable {
   readonly dnsName: string;
   /** The Lustre mount name, e.g. `abcdefgh`. */
   readonly mountName: string;
+  /** The VPC of the file system, when known: a cluster must be in the same one. */
+  readonly vpc?: ec2.IVpc;
 }
 
 /** Attributes of an existing FSx for Lustre file system. */
@@ -42,6 +44,11 @@ export interface LustreStorageAttributes {
   readonly mountName: string;
   /** The file system's security group: clients are allowed in on the Lustre ports. */
   readonly securityGroup: ec2.ISecurityGroup;
+  /**
+   * The file system's VPC, to check that a cluster mounting it is in the same one.
+   * @default - unknown: not checked
+   */
+  readonly vpc?: ec2.IVpc;
 }
 
 export interface LustreStorageProps {
@@ -89,7 +96,8 @@ export interface LustreStorageProps {
    */
   readonly checkpointsBucket?: s3.IBucket;
   /**
-   * How long an overwritten or deleted checkpoint object is kept as a noncurrent version.
+   * How long an overwritten or deleted checkpoint object is kept as a noncurrent version. Only for the
+   * checkpoints bucket this construct creates: with `checkpointsBucket` it is an error (set it on your bucket).
    * @default Duration.days(30)
    */
   readonly checkpointNoncurrentVersionExpiration?: Duration;
@@ -126,6 +134,7 @@ export class LustreStorage extends Construct implements ILustreStorage {
       public readonly dnsName = attrs.dnsName;
       public readonly mountName = attrs.mountName;
       public readonly connections = new ec2.Connections({ securityGroups: [attrs.securityGroup] });
+      public readonly vpc = attrs.vpc;
     }
     return new Imported(scope, id);
   }
@@ -134,6 +143,7 @@ export class LustreStorage extends Construct implements ILustreStorage {
   public readonly dnsName: string;
   public readonly mountName: string;
   public readonly connections: ec2.Connections;
+  public readonly vpc: ec2.IVpc;
   /** The file system's own security group. */
   public readonly securityGroup: ec2.ISecurityGroup;
   public readonly encryptionKey: kms.IKey;
@@ -151,12 +161,11 @@ export class LustreStorage extends Construct implements ILustreStorage {
 
   constructor(scope: Construct, id: string, props: LustreStorageProps) {
     super(scope, id);
+    const network = requireProp(this, 'network', props.network, 'the TrainingNetwork or fromNetworkAttributes the file system lives in');
     const capacity = props.storageCapacityGiB ?? 4800;
     const perUnit = props.perUnitThroughputMBps ?? 250;
     const efa = props.efaEnabled ?? false;
-    requireOneOf(this, 'perUnitThroughputMBps', perUnit, THROUGHPUTS_MBPS);
-    validateCapacity(this, capacity, perUnit, efa);
-    if (props.metadataIops !== undefined) validateMetadataIops(this, props.metadataIops);
+    collectConfigurationErrors(this, () => validateProps(this, props, capacity, perUnit, efa));
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
 
     this.storageCapacityGiB = capacity;
@@ -166,9 +175,10 @@ export class LustreStorage extends Construct implements ILustreStorage {
       description: `${this.node.path}: FSx for Lustre and its S3 data repositories`,
       removalPolicy,
     });
-    this.allowFsxToUseKeyForS3(this.encryptionKey);
+    allowFsxToUseKeyForS3(this.encryptionKey);
     restrictGrantsToAwsServices(this.encryptionKey);
-    this.securityGroup = this.createSecurityGroup(props.network, efa);
+    this.vpc = network.vpc;
+    this.securityGroup = this.createSecurityGroup(network, efa);
     this.connections = new ec2.Connections({ securityGroups: [this.securityGroup] });
 
     this.resource = new fsx.CfnFileSystem(this, 'Resource', {
@@ -176,7 +186,7 @@ export class LustreStorage extends Construct implements ILustreStorage {
       fileSystemTypeVersion: '2.15',
       storageType: 'SSD',
       storageCapacity: capacity,
-      subnetIds: [props.network.computeSubnet.subnetId],
+      subnetIds: [network.computeSubnet.subnetId],
       securityGroupIds: [this.securityGroup.securityGroupId],
       kmsKeyId: this.encryptionKey.keyId,
       lustreConfiguration: {
@@ -194,7 +204,7 @@ export class LustreStorage extends Construct implements ILustreStorage {
     this.resource.applyRemovalPolicy(removalPolicy);
     // FSx checks the security group when it creates the servers: the Lustre rules must exist first, or
     // creation fails with InvalidNetworkSettings.
-    this.resource.node.addDependency(this.securityGroup, props.network.efaSecurityGroup);
+    this.resource.node.addDependency(this.securityGroup, network.efaSecurityGroup);
 
     this.fileSystemId = this.resource.ref;
     this.dnsName = this.resource.attrDnsName;
@@ -214,6 +224,9 @@ export class LustreStorage extends Construct implements ILustreStorage {
       removalPolicy,
       noncurrentVersionExpiration: props.checkpointNoncurrentVersionExpiration ?? Duration.days(30),
     });
+    for (const [field, bucket] of [['datasetsBucket', props.datasetsBucket], ['checkpointsBucket', props.checkpointsBucket]] as const) {
+      if (bucket) this.allowFsxOnBroughtBucketKey(field, bucket);
+    }
   }
 
   /** The associations added so far. */
@@ -276,24 +289,36 @@ export class LustreStorage extends Construct implements ILustreStorage {
   }
 
   /**
-   * FSx reads and writes S3 through a service-linked role created with the first association, which does not
-   * exist yet at deploy time: allow it on the key by ARN pattern, only via S3, only from this account.
+   * A bucket brought with its own KMS key: FSx's service-linked role must be allowed on that key too, or the
+   * associations fail to import and export. The statement is added when the key is defined in this app; an
+   * imported key's policy cannot be changed here, so a warning says what to add.
    */
-  private allowFsxToUseKeyForS3(key: kms.IKey): void {
-    key.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'AllowFsxDataRepositoryAccessViaS3',
-      principals: [new iam.AnyPrincipal()],
-      actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*', 'kms:DescribeKey'],
-      resources: ['*'],
-      conditions: {
-        StringEquals: { 'kms:CallerAccount': Aws.ACCOUNT_ID, 'kms:ViaService': `s3.${Aws.REGION}.amazonaws.com` },
-        ArnLike: {
-          'aws:PrincipalArn': `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/aws-service-role/`
-            + 's3.data-source.lustre.fsx.amazonaws.com/AWSServiceRoleForFSxS3Access_*',
-        },
-      },
-    }));
+  private allowFsxOnBroughtBucketKey(field: string, bucket: s3.IBucket): void {
+    const key = bucket.encryptionKey;
+    if (!key || key === this.encryptionKey) return;
+    if (allowFsxToUseKeyForS3(key)) return;
+    Annotations.of(this).addWarningV2('cdk-hyperpod-training:broughtBucketKey',
+      `${field}: its KMS key ${Token.isUnresolved(key.keyArn) ? '(imported)' : key.keyArn} is not defined in this app, so FSx's `
+      + 'access cannot be added to its policy: allow kms:Decrypt, kms:Encrypt, kms:GenerateDataKey*, kms:ReEncrypt*, '
+      + 'kms:DescribeKey via s3 for role aws-service-role/s3.data-source.lustre.fsx.amazonaws.com/AWSServiceRoleForFSxS3Access_* '
+      + '(see LustreStorage docs), or the data repository associations fail.');
   }
+}
+
+/**
+ * Reports an error when a file system and the network of its clients are in different VPCs (FSx is reachable only
+ * inside its VPC unless you peer them): for a cluster's `storage` prop. Skipped when either VPC is unknown or only
+ * known at deploy time through something else than a resource reference.
+ */
+export function requireStorageInNetwork(scope: IConstruct, field: string, storage: ILustreStorage, network: ITrainingNetwork): void {
+  if (!storage.vpc || !network.vpc) return;
+  const stack = Stack.of(scope);
+  const [a, b] = [storage.vpc.vpcId, network.vpc.vpcId].map((id) => stack.resolve(id) as unknown);
+  const comparable = (v: unknown) => typeof v === 'string' || (typeof v === 'object' && v !== null && 'Ref' in v);
+  if (!comparable(a) || !comparable(b) || JSON.stringify(a) === JSON.stringify(b)) return;
+  const name = (v: unknown, vpc: ec2.IVpc) => (typeof v === 'string' ? v : vpc.node.path);
+  reportError(scope, field, `must be in the cluster's VPC ${name(b, network.vpc)}: FSx for Lustre is mounted over the `
+    + `compute subnet, got a file system in ${name(a, storage.vpc)} (${storage.node.path})`);
 }
 
 /** True when one path equals or contains the other (`/data` contains `/data/ja`, not `/data2`). */
@@ -302,22 +327,58 @@ function nests(a: string, b: string, separator: string): boolean {
   return asDir(a).startsWith(asDir(b)) || asDir(b).startsWith(asDir(a)) || a === '' || b === '';
 }
 
+function validateProps(scope: IConstruct, props: LustreStorageProps, capacity: number, perUnit: number, efa: boolean): void {
+  const throughputValid = requireOneOf(scope, 'perUnitThroughputMBps', perUnit, THROUGHPUTS_MBPS);
+  if (throughputValid) validateCapacity(scope, capacity, perUnit, efa);
+  if (props.metadataIops !== undefined) validateMetadataIops(scope, props.metadataIops);
+  if (props.weeklyMaintenanceStartTime !== undefined) {
+    // FSx API (UpdateFileSystemLustreConfiguration.WeeklyMaintenanceStartTime): pattern ^[1-7]:([01]\d|2[0-3]):?([0-5]\d)$
+    requireMatch(scope, 'weeklyMaintenanceStartTime', props.weeklyMaintenanceStartTime, /^[1-7]:([01]\d|2[0-3]):([0-5]\d)$/,
+      "'d:HH:MM' in UTC, d from 1 (Monday) to 7, e.g. '7:02:30'");
+  }
+  if (props.checkpointsBucket && props.checkpointNoncurrentVersionExpiration) {
+    reportError(scope, 'checkpointNoncurrentVersionExpiration',
+      'applies only to the checkpoints bucket this construct creates, and checkpointsBucket was given: set the '
+      + 'expiration in your bucket\'s lifecycle rules and remove this prop, '
+      + `got ${props.checkpointNoncurrentVersionExpiration.toHumanString()}`);
+  }
+}
+
 function validateCapacity(scope: IConstruct, gib: number, perUnit: number, efa: boolean): void {
-  if (Token.isUnresolved(gib)) return;
+  if (Token.isUnresolved(gib) || !requireNumber(scope, 'storageCapacityGiB', gib)) return;
   if (efa) {
     const step = EFA_CAPACITY_STEP_GIB[perUnit];
     if (gib >= step && gib % step === 0) return;
-    throw new ConfigurationError(scope, 'storageCapacityGiB',
+    reportError(scope, 'storageCapacityGiB',
       `must be a multiple of ${step} GiB for an EFA-enabled file system at ${perUnit} MB/s/TiB, got ${gib}`);
+    return;
   }
   if (gib === 1200 || (gib >= 2400 && gib % 2400 === 0)) return;
-  throw new ConfigurationError(scope, 'storageCapacityGiB',
-    `must be 1200 or a multiple of 2400 GiB for PERSISTENT_2, got ${gib}`);
+  reportError(scope, 'storageCapacityGiB', `must be 1200 or a multiple of 2400 GiB for PERSISTENT_2, got ${gib}`);
 }
 
 function validateMetadataIops(scope: IConstruct, iops: number): void {
-  if (Token.isUnresolved(iops)) return;
+  if (Token.isUnresolved(iops) || !requireNumber(scope, 'metadataIops', iops)) return;
   if ([1500, 3000, 6000].includes(iops) || (iops >= 12000 && iops <= 192000 && iops % 12000 === 0)) return;
-  throw new ConfigurationError(scope, 'metadataIops',
-    `must be 1500, 3000, 6000, or a multiple of 12000 up to 192000, got ${iops}`);
+  reportError(scope, 'metadataIops', `must be 1500, 3000, 6000, or a multiple of 12000 up to 192000, got ${iops}`);
+}
+
+/**
+ * FSx reads and writes S3 through a service-linked role created with the first association, which does not
+ * exist yet at deploy time: allow it on the key by ARN pattern, only via S3, only from this account.
+ */
+function allowFsxToUseKeyForS3(key: kms.IKey): boolean {
+  return key.addToResourcePolicy(new iam.PolicyStatement({
+    sid: 'AllowFsxDataRepositoryAccessViaS3',
+    principals: [new iam.AnyPrincipal()],
+    actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*', 'kms:DescribeKey'],
+    resources: ['*'],
+    conditions: {
+      StringEquals: { 'kms:CallerAccount': Aws.ACCOUNT_ID, 'kms:ViaService': `s3.${Aws.REGION}.amazonaws.com` },
+      ArnLike: {
+        'aws:PrincipalArn': `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/aws-service-role/`
+          + 's3.data-source.lustre.fsx.amazonaws.com/AWSServiceRoleForFSxS3Access_*',
+      },
+    },
+  })).statementAdded;
 }

@@ -242,7 +242,10 @@ describe('ModelEndpoint model data', () => {
   });
 
   test('modelDataUri against a checkpointsBucket whose name is a token: served as given, with a warning', () => {
+    // Synthesis prints the warning report: assert it rather than print it.
+    const printed = jest.spyOn(console, 'error').mockImplementation(() => undefined);
     const { stack, bucket, template } = build({ modelDataKey: undefined, modelDataUri: 's3://ckpt/llama/hf/' });
+    expect(printed).toHaveBeenCalledWith(expect.stringContaining('inference:modelDataBucketUnchecked'));
     template.hasResourceProperties('AWS::SageMaker::Model', {
       PrimaryContainer: { ModelDataSource: { S3DataSource: { S3Uri: 's3://ckpt/llama/hf/' } } },
     });
@@ -250,6 +253,7 @@ describe('ModelEndpoint model data', () => {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Sid: 'ReadModelData', Resource: join(stack.resolve(bucket.bucketArn), '/llama/hf/*') })]) },
     });
     Annotations.fromStack(stack).hasWarning('/Test/Serving', Match.stringLikeRegexp("names bucket 'ckpt'; checkpointsBucket's name is known only at deploy time"));
+    printed.mockRestore();
   });
 });
 
@@ -456,6 +460,17 @@ describe('ModelEndpoint with every option', () => {
 
 describe('ModelEndpoint validation at synth', () => {
   const error = (props: Partial<ModelEndpointProps> | ((stack: Stack) => Partial<ModelEndpointProps>)) => () => buildImported(props);
+
+  test('instanceType must be in the catalogue: a typo fails the synth with the closest type', () => {
+    expect(error({ instanceType: 'ml.g5.48xlage' })).toThrow(/^Test\/Serving: instanceType must be a SageMaker real-time inference instance type \(ENDPOINT_INSTANCE_TYPES; families .*g5.*p5.*\), got 'ml.g5.48xlage': did you mean 'ml.g5.48xlarge'\?$/);
+    expect(error({ instanceType: 'ml.p5.48xlarge' })).not.toThrow();
+  });
+
+  test('every mistake of the endpoint at once, one line each; a number from context is named as a string', () => {
+    expect(error({ instanceType: 'ml.g5.48xlage', initialInstanceCount: '2' as unknown as number, endpointName: '-bad' })).toThrow(
+      new RegExp(['^Test/Serving: instanceType must be a SageMaker .*', "Test/Serving: initialInstanceCount must be a number, got string '2'",
+        "Test/Serving: endpointName must be 1-63 letters, digits and hyphens, starting and ending with a letter or digit, got '-bad'$"].join('\n')));
+  });
 
   test('instanceType must be ml.<family>.<size>', () => {
     expect(error({ instanceType: 'p5.48xlarge' })).toThrow(

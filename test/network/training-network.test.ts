@@ -1,7 +1,7 @@
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { CLUSTER_INTERFACE_ENDPOINTS, TrainingNetwork, TrainingNetworkProps } from '../../lib';
+import { CLUSTER_INTERFACE_ENDPOINTS, configurationProblems, TrainingNetwork, TrainingNetworkProps } from '../../lib';
 import { testStack } from '../util';
 
 const SWALLOW_NODES = [
@@ -146,9 +146,72 @@ describe('TrainingNetwork with an existing VPC', () => {
     const subnet = ec2.Subnet.fromSubnetAttributes(stack, 'Sub', {
       subnetId: 'subnet-1', availabilityZone: 'us-east-1a', routeTableId: 'rtb-1', ipv4CidrBlock: '10.1.0.0/22',
     });
-    expect(() => new TrainingNetwork(stack, 'Network', { plannedNodes: SWALLOW_NODES, vpc: existing(stack), computeSubnet: subnet }))
-      .toThrow('Test/Network: computeSubnet must hold 1042 IP addresses for the planned nodes (EFA interfaces) and file system, '
-        + 'got 10.1.0.0/22 with 1019 usable: use /21 or larger');
+    new TrainingNetwork(stack, 'Network', { plannedNodes: SWALLOW_NODES, vpc: existing(stack), computeSubnet: subnet });
+    expect(configurationProblems(stack)).toEqual(['Test/Network: computeSubnet must hold 1042 IP addresses for the planned '
+      + 'nodes (EFA interfaces) and file system, got 10.1.0.0/22 with 1019 usable: use /21 or larger']);
+  });
+
+  /** The network team's VPC as `fromVpcAttributes` knows it: one private and one public subnet in us-east-1a. */
+  function shared(stack: Stack) {
+    return ec2.Vpc.fromVpcAttributes(stack, 'Shared', {
+      vpcId: 'vpc-12345678', availabilityZones: ['us-east-1a'],
+      privateSubnetIds: ['subnet-private'], privateSubnetRouteTableIds: ['rtb-private'],
+      publicSubnetIds: ['subnet-public'], publicSubnetRouteTableIds: ['rtb-public'],
+    });
+  }
+  function subnetOf(stack: Stack, subnetId: string, availabilityZone = 'us-east-1a') {
+    return ec2.Subnet.fromSubnetAttributes(stack, `Sub-${subnetId}`, { subnetId, availabilityZone, routeTableId: 'rtb-private', ipv4CidrBlock: '10.1.0.0/20' });
+  }
+  function importedProblems(props: Partial<TrainingNetworkProps>, subnetId = 'subnet-private', availabilityZone?: string): string[] {
+    const stack = testStack();
+    new TrainingNetwork(stack, 'Network', {
+      plannedNodes: SWALLOW_NODES, vpc: shared(stack), computeSubnet: subnetOf(stack, subnetId, availabilityZone), ...props,
+    });
+    return configurationProblems(stack);
+  }
+
+  test('availabilityZoneId with an existing subnet is kept, so training plans are checked against it', () => {
+    const stack = testStack();
+    const network = new TrainingNetwork(stack, 'Network', {
+      plannedNodes: SWALLOW_NODES, vpc: shared(stack), computeSubnet: subnetOf(stack, 'subnet-private'), availabilityZoneId: 'use1-az6',
+    });
+    expect(network.availabilityZoneId).toBe('use1-az6');
+    expect(configurationProblems(stack)).toEqual([]);
+  });
+
+  test('an AZ name that is not the existing subnet\'s is refused', () => {
+    expect(importedProblems({ availabilityZone: 'us-east-1b' })).toEqual([
+      "Test/Network: availabilityZone must be the AZ of computeSubnet subnet-private (us-east-1a) or unset, got 'us-east-1b'"]);
+  });
+
+  test('a subnet that is not one of the imported VPC\'s subnets is refused', () => {
+    expect(importedProblems({}, 'subnet-elsewhere')).toEqual(['Test/Network: computeSubnet must be a subnet of the vpc '
+      + 'vpc-12345678 (its subnets: subnet-private, subnet-public), got subnet-elsewhere']);
+  });
+
+  test('a subnet in an AZ the imported VPC does not have is refused', () => {
+    expect(importedProblems({}, 'subnet-private', 'us-east-1c')).toEqual([
+      'Test/Network: computeSubnet must be in an Availability Zone of the vpc (us-east-1a), got subnet-private in us-east-1c']);
+  });
+
+  test('a public subnet is refused: nodes and interface endpoints need a private one', () => {
+    expect(importedProblems({ interfaceEndpoints: true }, 'subnet-public')).toEqual([
+      'Test/Network: computeSubnet must be a private subnet (HyperPod nodes have no public addresses; interface endpoints '
+      + 'and the file system belong in private subnets), got public subnet subnet-public']);
+  });
+
+  test('s3GatewayEndpoint: false leaves the network team\'s route table alone', () => {
+    const stack = testStack();
+    new TrainingNetwork(stack, 'Network', {
+      plannedNodes: SWALLOW_NODES, vpc: shared(stack), computeSubnet: subnetOf(stack, 'subnet-private'), s3GatewayEndpoint: false,
+    });
+    Template.fromStack(stack).resourceCountIs('AWS::EC2::VPCEndpoint', 0);
+  });
+
+  test('the S3 gateway endpoint is added to an existing subnet\'s route table by default', () => {
+    const stack = testStack();
+    new TrainingNetwork(stack, 'Network', { plannedNodes: SWALLOW_NODES, vpc: shared(stack), computeSubnet: subnetOf(stack, 'subnet-private') });
+    Template.fromStack(stack).hasResourceProperties('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway', RouteTableIds: ['rtb-private'] });
   });
 
   test('fromNetworkAttributes exposes what it was given', () => {

@@ -1,9 +1,10 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import {
-  DataRepositoryEvent, DataRepositoryOptions, LustreDataCompression, LustreStorage, LustreStorageProps, TrainingNetwork,
+  configurationProblems, DataRepositoryEvent, HyperPodCluster, DataRepositoryOptions, LustreDataCompression, LustreStorage, LustreStorageProps, TrainingNetwork,
 } from '../../lib';
 import { testStack } from '../util';
 
@@ -256,7 +257,95 @@ describe('LustreStorage validation', () => {
       'Test/Storage: metadataIops must be 1500, 3000, 6000, or a multiple of 12000 up to 192000, got 204000'],
   ];
   test.each(cases)('refuses %s', (_name, props, message) => {
-    expect(() => build(props)).toThrow(message);
+    expect(configurationProblems(build(props).stack)).toEqual([message]);
+  });
+
+  test('a number given as a string (from -c context) is named as such', () => {
+    expect(configurationProblems(build({ perUnitThroughputMBps: '250' as unknown as number }).stack)).toEqual([
+      "Test/Storage: perUnitThroughputMBps must be a number, got string '250'"]);
+    expect(configurationProblems(build({ storageCapacityGiB: '2400' as unknown as number }).stack)).toEqual([
+      "Test/Storage: storageCapacityGiB must be a number, got string '2400'"]);
+  });
+
+  test('every mistake is listed at once, and synth refuses to write a template', () => {
+    const { stack } = build({ storageCapacityGiB: 3000, metadataIops: 5000, weeklyMaintenanceStartTime: 'Sun 02:00' });
+    expect(configurationProblems(stack)).toEqual([
+      'Test/Storage: storageCapacityGiB must be 1200 or a multiple of 2400 GiB for PERSISTENT_2, got 3000',
+      'Test/Storage: metadataIops must be 1500, 3000, 6000, or a multiple of 12000 up to 192000, got 5000',
+      "Test/Storage: weeklyMaintenanceStartTime must be 'd:HH:MM' in UTC, d from 1 (Monday) to 7, e.g. '7:02:30', got 'Sun 02:00'",
+    ]);
+    expect(() => Template.fromStack(stack)).toThrow(/Validation failed[\s\S]*storageCapacityGiB[\s\S]*metadataIops[\s\S]*weeklyMaintenanceStartTime/);
+  });
+
+  test('weeklyMaintenanceStartTime d:HH:MM is accepted and passed to FSx', () => {
+    const { stack } = build({ weeklyMaintenanceStartTime: '7:02:30' });
+    expect(configurationProblems(stack)).toEqual([]);
+    Template.fromStack(stack).hasResourceProperties('AWS::FSx::FileSystem', { LustreConfiguration: { WeeklyMaintenanceStartTime: '7:02:30' } });
+    expect(configurationProblems(build({ weeklyMaintenanceStartTime: '8:25:00' }).stack)).toHaveLength(1);
+  });
+
+  test('a missing network is named, not "Cannot read properties of undefined"', () => {
+    expect(() => new LustreStorage(testStack(), 'Storage', {} as LustreStorageProps)).toThrow(
+      'Test/Storage: network is required (the TrainingNetwork or fromNetworkAttributes the file system lives in), got undefined');
+  });
+
+  test('a noncurrent-version expiration for a brought checkpoints bucket is an error, not ignored', () => {
+    const stack = testStack();
+    const network = new TrainingNetwork(stack, 'Network', { plannedNodes: [{ instanceType: 'ml.p5.48xlarge', count: 4 }] });
+    new LustreStorage(stack, 'Storage', {
+      network, checkpointsBucket: s3.Bucket.fromBucketName(stack, 'Ckpt', 'ckpt'), checkpointNoncurrentVersionExpiration: Duration.days(7),
+    });
+    expect(configurationProblems(stack)).toEqual(["Test/Storage: checkpointNoncurrentVersionExpiration applies only to the "
+      + "checkpoints bucket this construct creates, and checkpointsBucket was given: set the expiration in your bucket's "
+      + 'lifecycle rules and remove this prop, got 7 days']);
+  });
+
+  test('a brought bucket with its own key in the app: FSx gets the statement on that key', () => {
+    const stack = testStack();
+    const network = new TrainingNetwork(stack, 'Network', { plannedNodes: [{ instanceType: 'ml.p5.48xlarge', count: 4 }] });
+    const key = new kms.Key(stack, 'TeamKey', { enableKeyRotation: true });
+    const bucket = new s3.Bucket(stack, 'Team', { encryption: s3.BucketEncryption.KMS, encryptionKey: key });
+    new LustreStorage(stack, 'Storage', { network, datasetsBucket: bucket });
+    const policy = Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(key.node.defaultChild as kms.CfnKey)].Properties.KeyPolicy;
+    expect(policy.Statement.map((st: { Sid?: string }) => st.Sid)).toContain('AllowFsxDataRepositoryAccessViaS3');
+  });
+
+  test('a brought bucket with an imported key: a warning says what its key policy needs', () => {
+    const stack = testStack();
+    const network = new TrainingNetwork(stack, 'Network', { plannedNodes: [{ instanceType: 'ml.p5.48xlarge', count: 4 }] });
+    const key = kms.Key.fromKeyArn(stack, 'TeamKey', 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab');
+    const bucket = s3.Bucket.fromBucketAttributes(stack, 'Team', { bucketName: 'team-data', encryptionKey: key });
+    new LustreStorage(stack, 'Storage', { network, datasetsBucket: bucket });
+    // Synthesis prints the warning report: assert it rather than print it.
+    const printed = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    Annotations.fromStack(stack).hasWarning('/Test/Storage', Match.stringLikeRegexp(
+      'datasetsBucket: its KMS key arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab is not defined in this app.*AWSServiceRoleForFSxS3Access_'));
+    expect(printed).toHaveBeenCalledWith(expect.stringContaining('cdk-hyperpod-training:broughtBucketKey'));
+    printed.mockRestore();
+  });
+
+  test('a file system in another VPC than the cluster is refused', () => {
+    const stack = testStack();
+    const network = new TrainingNetwork(stack, 'Network', { plannedNodes: [{ instanceType: 'ml.p5.48xlarge', count: 4 }] });
+    const other = new TrainingNetwork(stack, 'Other', { plannedNodes: [{ instanceType: 'ml.p5.48xlarge', count: 4 }] });
+    const storage = new LustreStorage(stack, 'Storage', { network: other });
+    expect(() => new HyperPodCluster(stack, 'Cluster', {
+      network, storage, controllerGroup: { instanceType: 'ml.m5.xlarge' }, computeGroups: [{ name: 'gpu', instanceType: 'ml.p5.48xlarge', count: 4 }],
+    })).toThrow("Test/Cluster: storage must be in the cluster's VPC Test/Network/Vpc: FSx for Lustre is mounted over the compute subnet, "
+      + 'got a file system in Test/Other/Vpc (Test/Storage)');
+  });
+
+  test('an imported file system with a known VPC is checked too', () => {
+    const stack = testStack();
+    const network = new TrainingNetwork(stack, 'Network', { plannedNodes: [{ instanceType: 'ml.p5.48xlarge', count: 4 }] });
+    const storage = LustreStorage.fromLustreStorageAttributes(stack, 'Fsx', {
+      fileSystemId: 'fs-0123456789abcdef0', dnsName: 'fs.example', mountName: 'abcdefgh',
+      securityGroup: ec2.SecurityGroup.fromSecurityGroupId(stack, 'FsxSg', 'sg-0123456789abcdef0'),
+      vpc: ec2.Vpc.fromVpcAttributes(stack, 'FsxVpc', { vpcId: 'vpc-0aaaaaaaaaaaaaaaa', availabilityZones: ['us-east-1a'] }),
+    });
+    expect(() => new HyperPodCluster(stack, 'Cluster', {
+      network, storage, controllerGroup: { instanceType: 'ml.m5.xlarge' }, computeGroups: [{ name: 'gpu', instanceType: 'ml.p5.48xlarge', count: 4 }],
+    })).toThrow(/storage must be in the cluster's VPC Test\/Network\/Vpc.*got a file system in vpc-0aaaaaaaaaaaaaaaa/);
   });
 
   function addAll(...repos: Array<Partial<DataRepositoryOptions>>): void {
@@ -295,6 +384,12 @@ describe('LustreStorage validation', () => {
     expect(() => addAll({ fileSystemPath: 'datasets' })).toThrow(
       "Test/Storage/DataRepositorydatasets: fileSystemPath must be an absolute directory such as '/datasets' (letters, digits, _ . -; no trailing slash), got 'datasets'");
     expect(() => addAll({ fileSystemPath: '/datasets/' })).toThrow("got '/datasets/'");
+  });
+
+  test('refuses an S3 URI given as a prefix (it would become s3://bucket/s3://…)', () => {
+    expect(() => addAll({ prefix: 's3://other-bucket/datasets/' })).toThrow(
+      "Test/Storage/DataRepositoryx: prefix must be a key prefix inside the bucket such as 'datasets/' (not an s3:// URI: "
+      + "the bucket is given by bucket), got 's3://other-bucket/datasets/'");
   });
 
   test('refuses a chunk size outside 1-512000 MiB', () => {

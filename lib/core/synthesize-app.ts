@@ -1,0 +1,49 @@
+import { App, AppProps } from 'aws-cdk-lib';
+import { ConfigurationError, configurationProblems } from './configuration-error';
+
+/** What `synthesizeApp` does with the problems it finds. */
+export interface SynthesizeAppOptions {
+  /** Props of the app it creates (`autoSynth` is always off: the app is synthesized only when valid). */
+  readonly appProps?: AppProps;
+  /**
+   * Where each problem line goes.
+   * @default - standard error
+   */
+  readonly report?: (line: string) => void;
+}
+
+/**
+ * Builds an app with `build` and synthesizes it, unless its configuration is wrong: then every problem is printed
+ * as one line (`Path/To/Construct: field must be …, got …`), no template is written, no stack trace is shown, and
+ * the process exits with status 1. Use it in your `bin/` file so `cdk synth` reads like a list of mistakes.
+ * Returns the app when it was synthesized.
+ */
+export function synthesizeApp(build: (app: App) => void, options: SynthesizeAppOptions = {}): App | undefined {
+  const report = options.report ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const app = new App({ ...options.appProps, autoSynth: false });
+  let problems: string[];
+  try {
+    build(app);
+    problems = configurationProblems(app);
+    if (problems.length === 0) {
+      app.synth();
+      return app;
+    }
+  } catch (error) {
+    problems = problemsOf(error);
+  }
+  problems.forEach(report);
+  process.exitCode = 1;
+  return undefined;
+}
+
+/** The problem lines a thrown error stands for; anything else than a configuration error is rethrown. */
+function problemsOf(error: unknown): string[] {
+  if (error instanceof ConfigurationError || (error instanceof Error && error.name === 'ConfigurationError')) return error.message.split('\n');
+  const message = error instanceof Error ? error.message : '';
+  const header = 'Validation failed with the following errors:';
+  if (message.startsWith(header)) {
+    return message.slice(header.length).split('\n').map((line) => line.trim()).filter(Boolean);
+  }
+  throw error;
+}

@@ -1,0 +1,57 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Stack } from 'aws-cdk-lib';
+import { LustreStorage, LustreStorageProps, synthesizeApp, TrainingNetwork } from '../../lib';
+
+const ROOT = path.join(__dirname, '..', '..');
+
+describe('synthesizeApp: every configuration problem at once, one line each', () => {
+  afterEach(() => { process.exitCode = undefined; });
+
+  test('`cdk synth` of an app with three mistakes prints three clean lines, no stack trace, and no template', () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'three-mistakes-'));
+    try {
+      const app = `${path.join(ROOT, 'node_modules', '.bin', 'tsx')} ${path.join(__dirname, 'fixtures', 'three-mistakes-app.ts')}`;
+      const run = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'cdk'), ['synth', '--app', app, '-o', outdir], {
+        cwd: ROOT, encoding: 'utf8', env: { ...process.env, CDK_VALIDATION: 'false' },
+      });
+      expect(run.status).toBe(1);
+      const lines = run.stderr.trim().split('\n');
+      expect(lines.slice(0, 3)).toEqual([
+        "Platform/Network: availabilityZoneId must be an Availability Zone ID such as 'use1-az6', got 'us-east-1a'",
+        "Platform/Storage: perUnitThroughputMBps must be a number, got string '250'",
+        "Platform/Storage: weeklyMaintenanceStartTime must be 'd:HH:MM' in UTC, d from 1 (Monday) to 7, e.g. '7:02:30', got 'Sun 02:00'",
+      ]);
+      // What remains is the CLI's own one-line verdict.
+      expect(lines.slice(3)).toEqual([expect.stringMatching(/Subprocess exited with error 1$/)]);
+      expect(run.stderr).not.toMatch(/^\s+at /m);
+      expect(fs.readdirSync(outdir).filter((f) => f.endsWith('.template.json'))).toEqual([]);
+    } finally {
+      fs.rmSync(outdir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  test('a thrown ConfigurationError (a prop the construct cannot do without) is one line too', () => {
+    const lines: string[] = [];
+    const app = synthesizeApp((a) => { new LustreStorage(new Stack(a, 'S'), 'Storage', {} as LustreStorageProps); }, { report: (l) => lines.push(l) });
+    expect(app).toBeUndefined();
+    expect(lines).toEqual(['S/Storage: network is required (the TrainingNetwork or fromNetworkAttributes the file system lives in), got undefined']);
+    expect(process.exitCode).toBe(1);
+  });
+
+  test('a valid app is synthesized', () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'valid-app-'));
+    try {
+      const app = synthesizeApp((a) => {
+        new TrainingNetwork(new Stack(a, 'S'), 'Network', { plannedNodes: [{ instanceType: 'ml.g5.2xlarge', count: 2 }] });
+      }, { appProps: { outdir }, report: (l) => { throw new Error(l); } });
+      expect(app).toBeDefined();
+      expect(fs.existsSync(path.join(outdir, 'S.template.json'))).toBe(true);
+      expect(process.exitCode).toBeUndefined();
+    } finally {
+      fs.rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+});
