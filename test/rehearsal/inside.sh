@@ -5,6 +5,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=harness.bash
 source "$here/harness.bash"
+# shellcheck source=scenario.bash
+source "$here/scenario.bash"
 
 # The controller's network: 10.1.0.10 with a default route (10-wait-network checks it), the compute nodes'
 # addresses beside it, and a veth pair standing for the VPC interface. Names resolve through /etc/hosts.
@@ -53,6 +55,7 @@ trap 'rehearsal_down' EXIT
 up_started=$SECONDS
 rehearsal_up
 log "cluster up in $((SECONDS - up_started)) s: $(sinfo -h -o '%P %D %t' | tr '\n' ' ')"
+start_alert_scenario
 run_lifecycle
 log "lifecycle entry point $LIFECYCLE_ENTRY_POINT exited $(<"$REHEARSAL_ROOT/logs/lifecycle-controller.status") after $((SECONDS - up_started)) s"
 if (($#)); then tests=("$@"); else tests=("$here"/[0-9]*.bats); fi
