@@ -22,6 +22,8 @@ setup() {
   [ "$(slurm_config JobCompLoc)" = "$NODE_ROOT/usr/local/bin/slurm-job-notify" ]
 }
 
+aws_calls() { compgen -G "$CALLS_DIR/aws.*" | wc -l; }
+
 # published_call ID: the file of the aws stub call that published job ID's end.
 published_call() { grep -lz "Slurm job $1 " "$CALLS_DIR"/aws.* 2>/dev/null; }
 
@@ -57,10 +59,10 @@ published_call() { grep -lz "Slurm job $1 " "$CALLS_DIR"/aws.* 2>/dev/null; }
 
 @test "a completed job is not notified: the generated states leave COMPLETED out" {
   local id before
-  before=$(ls "$CALLS_DIR" | grep -c '^aws\.' || true)
+  before=$(aws_calls)
   id=$(sbatch --parsable -J rehearsal-ok -p gpu -N 1 -o /dev/null --wrap 'true')
   wait_for 30 job_done "$id"
   [ "$(job_state "$id")" = COMPLETED ]
   sleep 1
-  [ "$(ls "$CALLS_DIR" | grep -c '^aws\.' || true)" = "$before" ]
+  [ "$(aws_calls)" = "$before" ]
 }

@@ -22,6 +22,7 @@ REPO_DIR=$(cd "$REHEARSAL_DIR/../.." && pwd)
 LIFECYCLE_DIR=$REHEARSAL_ROOT/lifecycle
 
 readonly CONTROLLER_NAME=ip-10-1-0-10 CONTROLLER_ADDR=10.1.0.10
+# shellcheck disable=SC2034 # used by inside.sh
 readonly FSX_ADDR=10.1.0.50
 readonly SLURMCTLD_PORT=6817 SLURMD_BASE_PORT=6820 PROMETHEUS_PORT=9090 ALERTMANAGER_PORT=9093 WEBHOOK_PORT=9099
 readonly EXPORTER_BASE_PORT=9110
@@ -123,7 +124,7 @@ PY
 # prolog/epilog directories under /opt/slurm/etc. Nodes claim a g5.2xlarge's 8 CPUs (config_overrides: this machine
 # may have fewer). cred_expire=5: a requeued job may start again after 5 s rather than 120 s.
 write_slurm_conf() {
-  local group name port=$SLURMD_BASE_PORT partitions="" default=" Default=YES"
+  local group name port=$SLURMD_BASE_PORT default=" Default=YES"
   mkdir -p "$SLURM_ETC/prolog.d" "$SLURM_ETC/epilog.d"
   {
     cat <<CONF
@@ -169,7 +170,9 @@ CONF
     done
   } >"$SLURM_CONF"
   # HyperPod's AMI puts its scripts there (e.g. prolog.d/700_dcgm_job_map_register.sh); these record that they ran.
+  # shellcheck disable=SC2016 # expanded when slurmd runs them
   printf '#!/bin/sh\necho "prolog $SLURM_JOB_ID $SLURMD_NODENAME" >>%s/slurm/prolog-epilog.log\n' "$REHEARSAL_ROOT" >"$SLURM_ETC/prolog.d/700_rehearsal.sh"
+  # shellcheck disable=SC2016
   printf '#!/bin/sh\necho "epilog $SLURM_JOB_ID $SLURMD_NODENAME" >>%s/slurm/prolog-epilog.log\n' "$REHEARSAL_ROOT" >"$SLURM_ETC/epilog.d/700_rehearsal.sh"
   chmod 0755 "$SLURM_ETC"/prolog.d/*.sh "$SLURM_ETC"/epilog.d/*.sh
 }

@@ -3,15 +3,15 @@
 # daemons up, the tests run once against them, everything stopped on the way out.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=harness.bash
+# shellcheck source-path=SCRIPTDIR source=harness.bash
 source "$here/harness.bash"
-# shellcheck source=scenario.bash
+# shellcheck source-path=SCRIPTDIR source=scenario.bash
 source "$here/scenario.bash"
 
 # The controller's network: 10.1.0.10 with a default route (10-wait-network checks it), the compute nodes'
 # addresses beside it, and a veth pair standing for the VPC interface. Names resolve through /etc/hosts.
 setup_network() {
-  local group name
+  local _group name
   ip link set lo up
   ip link add eth0 type veth peer name vpc0
   ip link set vpc0 up
@@ -23,7 +23,7 @@ setup_network() {
     echo "127.0.0.1 localhost"
     echo "$CONTROLLER_ADDR $CONTROLLER_NAME"
     echo "$FSX_ADDR $(jq_settings fsx.dnsName)"
-    while read -r group name; do
+    while read -r _group name; do
       ip addr add "$(compute_addr "$name")/16" dev eth0
       echo "$(compute_addr "$name") $name"
     done < <(compute_nodes)

@@ -36,11 +36,11 @@ function main(dir: string, webhook: string): void {
   // nodes, which needs at least three.
   const stack = new TrainingPlatformStack(app, 'Rehearsal', { profile: { ...SMOKE, computeNodeCount: 3 } });
   const scripts = stack.cluster.lifecycleScripts as unknown as { settingsJson: string };
-  const settings = fillTokens(JSON.parse(scripts.settingsJson), '');
+  const settings = fillTokens(JSON.parse(scripts.settingsJson), '') as { instanceGroups: Record<string, string> };
   write(dir, 'cluster-settings.json', JSON.stringify(settings, null, 2));
   const groups = stack.cluster.resource.instanceGroups as Array<{ instanceGroupName: string; instanceCount: number }>;
   write(dir, 'groups.json', JSON.stringify(groups.map((g) => ({
-    name: g.instanceGroupName, nodeType: (settings.instanceGroups as Record<string, string>)[g.instanceGroupName],
+    name: g.instanceGroupName, nodeType: settings.instanceGroups[g.instanceGroupName],
     count: g.instanceCount,
   }))));
 
@@ -60,7 +60,7 @@ function main(dir: string, webhook: string): void {
 }
 
 /** Replaces each CloudFormation intrinsic (an object with one Ref or Fn:: key) by its DEPLOY_VALUES entry. */
-function fillTokens(value: unknown, at: string): any { // eslint-disable-line @typescript-eslint/no-explicit-any
+function fillTokens(value: unknown, at: string): unknown {
   if (Array.isArray(value)) return value.map((v, i) => fillTokens(v, `${at}[${i}]`));
   if (value === null || typeof value !== 'object') return value;
   const keys = Object.keys(value);

@@ -24,6 +24,7 @@ done
 
 root=$(mktemp -d /tmp/rehearsal.XXXXXX)
 chmod 0755 "$root"
+# shellcheck disable=SC2317 # run by the trap
 cleanup() {
   if [[ "${REHEARSAL_KEEP:-}" == 1 ]]; then echo "test:rehearsal: kept $root" >&2; else rm -rf "$root"; fi
 }
