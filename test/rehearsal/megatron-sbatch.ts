@@ -1,0 +1,2 @@
+// The one place the rehearsal imports the Megatron launch renderer from: change this line when it moves.
+export { renderMegatronSbatch } from '../../lib/planner/sbatch';
