@@ -108,44 +108,144 @@ export interface AlertThresholds {
    */
   readonly diskMountPoints?: string[];
   /**
-   * GPU utilisation is averaged over this window per node before stall and straggler checks.
-   * From 30 seconds to 30 minutes.
+   * Per-node signals (GPU utilisation, SM clocks, tensor activity, EFA rates) are averaged over this window
+   * before stall, hang and straggler checks. From 30 seconds to 30 minutes.
    * @default Duration.minutes(2)
    */
-  readonly gpuUtilWindow?: Duration;
+  readonly signalWindow?: Duration;
   /**
-   * A node whose mean GPU utilisation is below this is idle, i.e. not running a job, %. From 0 to 50.
+   * A node whose mean GPU utilisation is below this is idle, %. From 0 to 50.
    * @default 10
    */
   readonly gpuIdlePercent?: number;
   /**
-   * The cluster is busy when the median GPU utilisation of its working nodes is above this, %.
-   * From 10 to 99, above gpuIdlePercent.
+   * A job is busy when the best quartile of its nodes' GPU utilisation is above this, %; straggler checks run
+   * only then. From 10 to 99, above gpuIdlePercent.
    * @default 80
    */
   readonly gpuBusyPercent?: number;
   /**
-   * How long every node must be idle before TrainingStalled fires.
+   * How long every GPU of a running job must be idle before TrainingStalled fires.
    * @default Duration.minutes(10)
    */
   readonly trainingStallFor?: Duration;
   /**
-   * TrainingStalled needs the cluster to have been busy within this window; it clears once the
-   * cluster has been idle this long. Longer than trainingStallFor plus gpuUtilWindow, at most 24 hours.
+   * TrainingStalled needs the job to have been busy within this window. Longer than trainingStallFor plus
+   * signalWindow, at most 24 hours.
    * @default Duration.hours(2)
    */
   readonly trainingStallLookback?: Duration;
   /**
-   * GpuStraggler fires for a node whose utilisation is below this fraction of the working nodes'
-   * median. From 0.1 to 0.99.
+   * StragglerHostBound, StragglerNetworkBound and StragglerRankReported fire for a node (rank) below this
+   * fraction of its job's best quartile (GPU utilisation, EFA bytes; fastest rank). From 0.1 to 0.99.
    * @default 0.8
    */
-  readonly stragglerRatioToMedian?: number;
+  readonly stragglerRatioToPeers?: number;
   /**
-   * How long a node must straggle before GpuStraggler fires.
+   * StragglerComputeBound fires for a busy node whose SM clocks are below this fraction of its job's best
+   * quartile. From 0.1 to 0.99.
+   * @default 0.9
+   */
+  readonly stragglerClockRatio?: number;
+  /**
+   * StragglerNetworkRetransmits fires for a node retransmitting more than this many times its job's median
+   * (the median taken as at least efaRetransmitFloorPerSecond). From 1.5 to 1000.
+   * @default 4
+   */
+  readonly stragglerRetransmitFactor?: number;
+  /**
+   * The least retransmit rate a job's median is taken as, packets per second. From 0.1 to 1e6.
+   * @default 10
+   */
+  readonly efaRetransmitFloorPerSecond?: number;
+  /**
+   * How long a node must straggle before a steady straggler alert fires.
    * @default Duration.minutes(10)
    */
   readonly stragglerFor?: Duration;
+  /**
+   * A job is not checked for stragglers until it has held its GPUs this long (loading, compilation).
+   * From 0 to 24 hours.
+   * @default Duration.minutes(15)
+   */
+  readonly stragglerWarmup?: Duration;
+  /**
+   * StragglerIntermittent looks back this far. From 10 minutes to 24 hours, longer than stragglerFor.
+   * @default Duration.hours(1)
+   */
+  readonly intermittentWindow?: Duration;
+  /**
+   * StragglerIntermittent fires for a node slow more than this share of intermittentWindow. From 0.05 to 0.9.
+   * @default 0.25
+   */
+  readonly intermittentShare?: number;
+  /**
+   * JobThroughputBelowPlan fires below this fraction of the planned throughput. From 0.1 to 0.99.
+   * @default 0.85
+   */
+  readonly jobThroughputRatioToPlan?: number;
+  /**
+   * How long a job must run below plan.
+   * @default Duration.minutes(20)
+   */
+  readonly jobThroughputFor?: Duration;
+  /**
+   * TrainingHang: a job's tensor activity (ratio of cycles) below this on every node. From 0 to 0.5.
+   * @default 0.01
+   */
+  readonly hangTensorActiveRatio?: number;
+  /**
+   * TrainingHang: EFA bytes per second (sent plus received) below this on every node. From 0 to 1e12.
+   * @default 1000000
+   */
+  readonly hangEfaBytesPerSecond?: number;
+  /**
+   * How long a hang must last before TrainingHang fires.
+   * @default Duration.minutes(5)
+   */
+  readonly hangFor?: Duration;
+  /**
+   * TrainingNoProgress fires when the job's log shows no new iteration for this long. From 1 minute to 24 hours.
+   * @default Duration.minutes(15)
+   */
+  readonly noProgressFor?: Duration;
+  /**
+   * TrainingLossSpike fires when the loss is above this multiple of its median over lossSpikeWindow.
+   * From 1.05 to 100.
+   * @default 1.5
+   */
+  readonly lossSpikeRatio?: number;
+  /**
+   * The window of the loss median. From 10 minutes to 24 hours.
+   * @default Duration.hours(1)
+   */
+  readonly lossSpikeWindow?: Duration;
+  /**
+   * How long a loss spike must last.
+   * @default Duration.minutes(5)
+   */
+  readonly lossSpikeFor?: Duration;
+  /**
+   * CheckpointOverdue fires when the last checkpoint is older than this multiple of the plan's save interval.
+   * From 1.1 to 100.
+   * @default 2
+   */
+  readonly checkpointIntervalMultiple?: number;
+  /**
+   * How long a Slurm node must be down/drained/failed, or slurmctld unreachable, before alerting.
+   * @default Duration.minutes(5)
+   */
+  readonly slurmNodeBadFor?: Duration;
+  /**
+   * How long fewer GPUs or EFA devices than the instance type has must report.
+   * @default Duration.minutes(5)
+   */
+  readonly devicesMissingFor?: Duration;
+  /**
+   * TextfileMetricsStale fires for a timer-written textfile older than this. From 1 minute to 24 hours.
+   * @default Duration.minutes(5)
+   */
+  readonly textfileStaleAfter?: Duration;
 }
 
 /** Options of the rendered rules that are not thresholds. */
@@ -178,13 +278,32 @@ export const DEFAULT_ALERT_THRESHOLDS: Readonly<Required<AlertThresholds>> = Obj
   diskUsedCriticalPercent: 97,
   diskFullFor: Duration.minutes(5),
   diskMountPoints: ['/', '/opt/dlami/nvme'],
-  gpuUtilWindow: Duration.minutes(2),
+  signalWindow: Duration.minutes(2),
   gpuIdlePercent: 10,
   gpuBusyPercent: 80,
   trainingStallFor: Duration.minutes(10),
   trainingStallLookback: Duration.hours(2),
-  stragglerRatioToMedian: 0.8,
+  stragglerRatioToPeers: 0.8,
+  stragglerClockRatio: 0.9,
+  stragglerRetransmitFactor: 4,
+  efaRetransmitFloorPerSecond: 10,
   stragglerFor: Duration.minutes(10),
+  stragglerWarmup: Duration.minutes(15),
+  intermittentWindow: Duration.hours(1),
+  intermittentShare: 0.25,
+  jobThroughputRatioToPlan: 0.85,
+  jobThroughputFor: Duration.minutes(20),
+  hangTensorActiveRatio: 0.01,
+  hangEfaBytesPerSecond: 1_000_000,
+  hangFor: Duration.minutes(5),
+  noProgressFor: Duration.minutes(15),
+  lossSpikeRatio: 1.5,
+  lossSpikeWindow: Duration.hours(1),
+  lossSpikeFor: Duration.minutes(5),
+  checkpointIntervalMultiple: 2,
+  slurmNodeBadFor: Duration.minutes(5),
+  devicesMissingFor: Duration.minutes(5),
+  textfileStaleAfter: Duration.minutes(5),
 });
 
 const RULES_FILE = path.join(__dirname, 'rules', 'training-alerts.yaml');
@@ -211,7 +330,16 @@ const NUMBER_RANGES: Record<NumberField, Range> = {
   diskUsedCriticalPercent: { min: 1, max: 99 },
   gpuIdlePercent: { min: 0, max: 50 },
   gpuBusyPercent: { min: 10, max: 99 },
-  stragglerRatioToMedian: { min: 0.1, max: 0.99 },
+  stragglerRatioToPeers: { min: 0.1, max: 0.99 },
+  stragglerClockRatio: { min: 0.1, max: 0.99 },
+  stragglerRetransmitFactor: { min: 1.5, max: 1000 },
+  efaRetransmitFloorPerSecond: { min: 0.1, max: 1e6 },
+  intermittentShare: { min: 0.05, max: 0.9 },
+  jobThroughputRatioToPlan: { min: 0.1, max: 0.99 },
+  hangTensorActiveRatio: { min: 0, max: 0.5 },
+  hangEfaBytesPerSecond: { min: 0, max: 1e12 },
+  lossSpikeRatio: { min: 1.05, max: 100 },
+  checkpointIntervalMultiple: { min: 1.1, max: 100 },
 };
 
 /** Allowed durations in seconds. `for` clauses may be 0 (fire on the first evaluation). */
@@ -224,10 +352,20 @@ const DURATION_RANGES: Record<DurationField, Range> = {
   nodeDownFor: { min: 0, max: DAY_SECONDS },
   nodeMissingLookback: { min: 60, max: DAY_SECONDS },
   diskFullFor: { min: 0, max: DAY_SECONDS },
-  gpuUtilWindow: { min: 30, max: 1800 },
+  signalWindow: { min: 30, max: 1800 },
   trainingStallFor: { min: 60, max: DAY_SECONDS },
   trainingStallLookback: { min: 120, max: DAY_SECONDS },
   stragglerFor: { min: 60, max: DAY_SECONDS },
+  stragglerWarmup: { min: 0, max: DAY_SECONDS },
+  intermittentWindow: { min: 600, max: DAY_SECONDS },
+  jobThroughputFor: { min: 0, max: DAY_SECONDS },
+  hangFor: { min: 60, max: DAY_SECONDS },
+  noProgressFor: { min: 60, max: DAY_SECONDS },
+  lossSpikeWindow: { min: 600, max: DAY_SECONDS },
+  lossSpikeFor: { min: 0, max: DAY_SECONDS },
+  slurmNodeBadFor: { min: 0, max: DAY_SECONDS },
+  devicesMissingFor: { min: 0, max: DAY_SECONDS },
+  textfileStaleAfter: { min: 60, max: DAY_SECONDS },
 };
 
 /**
@@ -302,8 +440,9 @@ function validateOrder(t: Thresholds): void {
   requireAbove('gpuBusyPercent', t.gpuBusyPercent, 'gpuIdlePercent', t.gpuIdlePercent);
   const missingMin = seconds(t.nodeDownFor) + STALENESS_SECONDS;
   requireLonger('nodeMissingLookback', t.nodeMissingLookback, missingMin, 'nodeDownFor plus the 5m staleness');
-  const stallMin = seconds(t.trainingStallFor) + seconds(t.gpuUtilWindow);
-  requireLonger('trainingStallLookback', t.trainingStallLookback, stallMin, 'trainingStallFor plus gpuUtilWindow');
+  const stallMin = seconds(t.trainingStallFor) + seconds(t.signalWindow);
+  requireLonger('trainingStallLookback', t.trainingStallLookback, stallMin, 'trainingStallFor plus signalWindow');
+  requireLonger('intermittentWindow', t.intermittentWindow, seconds(t.stragglerFor), 'stragglerFor');
 }
 
 function requireAbove(field: string, value: number, otherField: string, other: number): void {
@@ -326,6 +465,9 @@ function templateValues(t: Thresholds, runbookUrl: string): Map<string, string> 
   const values = new Map<string, string>([['runbookUrl', runbookUrl]]);
   for (const field of Object.keys(NUMBER_RANGES) as NumberField[]) values.set(field, String(t[field]));
   for (const field of Object.keys(DURATION_RANGES) as DurationField[]) values.set(field, prometheusDuration(t[field]));
+  // time() comparisons need plain seconds.
+  values.set('noProgressForSeconds', String(seconds(t.noProgressFor)));
+  values.set('textfileStaleSeconds', String(seconds(t.textfileStaleAfter)));
   values.set('diskMountPointRegex', t.diskMountPoints.map(escapeForPromqlRegex).join('|'));
   return values;
 }

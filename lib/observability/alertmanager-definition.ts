@@ -36,6 +36,18 @@ export interface AlertmanagerDefinitionOptions {
    * @default Duration.hours(4)
    */
   readonly repeatInterval?: Duration;
+  /**
+   * The topic that receives the always-firing Watchdog alert, repeated every `heartbeatInterval`: something
+   * downstream (e.g. a CloudWatch alarm on the topic's NumberOfMessagesPublished, missing data breaching) pages
+   * when it stops, which proves rules, workspace, Alertmanager and SNS end to end.
+   * @default - the Watchdog goes to a receiver without destinations (dropped), never to the alert topics
+   */
+  readonly heartbeatTopicArn?: string;
+  /**
+   * How often the Watchdog is sent to `heartbeatTopicArn`.
+   * @default Duration.minutes(5)
+   */
+  readonly heartbeatInterval?: Duration;
 }
 
 /** AMP's ceiling on repeat_interval. */
@@ -70,16 +82,24 @@ function alertmanagerConfigLines(o: AlertmanagerDefinitionOptions): string[] {
     `  group_interval: ${q(prometheusDuration(o.groupInterval ?? Duration.minutes(5)))}`,
     `  repeat_interval: ${q(prometheusDuration(o.repeatInterval ?? Duration.hours(4)))}`,
     '  routes:',
+    // First: the heartbeat never reaches the alert topics, and repeats often enough to prove the path.
+    `    - receiver: ${q('heartbeat')}`,
+    `      matchers: [${q('alertname=Watchdog')}]`,
+    `      group_by: [${q('alertname')}]`,
+    `      group_wait: ${q('0s')}`,
+    `      group_interval: ${q('1m')}`,
+    `      repeat_interval: ${q(prometheusDuration(o.heartbeatInterval ?? Duration.minutes(5)))}`,
     ...SEVERITIES.flatMap((s) => [`    - receiver: ${q(s)}`, `      matchers: [${q(`severity=${s}`)}]`]),
     // Cluster-wide alerts have no Hostname; without the `=~.+` matcher they would count as "the same
     // node" as every other alert without one and mute them.
     'inhibit_rules:',
     `  - source_matchers: [${q('severity=critical')}, ${q('Hostname=~.+')}]`,
     `    target_matchers: [${q('severity=warning')}]`,
-    `    equal: [${q('Hostname')}]`,
+    `    equal: [${q('cluster')}, ${q('Hostname')}]`,
     'receivers:',
     ...receiverLines('critical', o.topicArn, o.region),
     ...receiverLines('warning', o.warningTopicArn ?? o.topicArn, o.region),
+    ...(o.heartbeatTopicArn === undefined ? [`  - name: ${q('heartbeat')}`] : receiverLines('heartbeat', o.heartbeatTopicArn, o.region)),
   ];
 }
 
@@ -102,6 +122,8 @@ function validateOptions(o: AlertmanagerDefinitionOptions): void {
   validateRegion(o.region);
   validateTopicArn('topicArn', o.topicArn, o.region);
   if (o.warningTopicArn !== undefined) validateTopicArn('warningTopicArn', o.warningTopicArn, o.region);
+  if (o.heartbeatTopicArn !== undefined) validateTopicArn('heartbeatTopicArn', o.heartbeatTopicArn, o.region);
+  validateDuration('heartbeatInterval', o.heartbeatInterval, 60, 86_400);
   validateGroupBy(o.groupBy);
   validateDuration('groupWait', o.groupWait, 0, MAX_REPEAT_SECONDS);
   validateDuration('groupInterval', o.groupInterval, 1, MAX_REPEAT_SECONDS);

@@ -4,6 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Duration, Token } from 'aws-cdk-lib';
 import { AlertThresholds, DEFAULT_ALERT_THRESHOLDS, renderAlertRules } from '../../lib/observability/alert-rules';
+import { SCENARIOS } from './straggler-scenarios';
 
 /**
  * The rules are proven with promtool on rendered files: `check rules` for syntax, `test rules` for
@@ -16,20 +17,29 @@ const DOCS = path.join(__dirname, '..', '..', 'docs', 'observability-alerts.md')
 
 const ALERTS = [
   'GpuXidError', 'GpuXidApplicationError', 'GpuEccDoubleBitError', 'GpuRowRemapFailure', 'GpuNvlinkErrors',
-  'GpuThermalThrottling', 'GpuPowerThrottling', 'GpuTemperatureHigh', 'GpuTemperatureCritical',
-  'EfaRdmaErrors', 'EfaUnresponsiveRemote', 'ScrapeTargetDown', 'NodeDown', 'DiskNearlyFull', 'DiskFull',
-  'TrainingStalled', 'GpuStraggler',
+  'GpuThermalThrottling', 'GpuPowerThrottling', 'GpuTemperatureHigh', 'GpuTemperatureCritical', 'EfaRdmaErrors',
+  'EfaUnresponsiveRemote', 'ScrapeTargetDown', 'NodeDown', 'DiskNearlyFull', 'DiskFull', 'NodeDegraded',
+  'StragglerHostBound', 'StragglerComputeBound', 'StragglerNetworkBound', 'StragglerNetworkRetransmits',
+  'StragglerIntermittent', 'JobThroughputBelowPlan', 'StragglerRankReported', 'TrainingHang', 'TrainingStalled',
+  'TrainingNoProgress', 'TrainingLossInvalid', 'TrainingLossSpike', 'CheckpointOverdue', 'SlurmNodeUnavailable',
+  'SlurmControllerDown', 'GpusMissing', 'EfaDevicesMissing', 'TextfileMetricsStale', 'Watchdog',
 ];
-const RECORDS = ['node:gpu_util:avg', 'cluster:gpu_util:median', 'gpu:xid_errors:last'];
+const JOB_ALERTS = ['JobThroughputBelowPlan', 'StragglerRankReported', 'TrainingHang', 'TrainingStalled',
+  'TrainingNoProgress', 'TrainingLossInvalid', 'TrainingLossSpike', 'CheckpointOverdue'];
+const RECORDS = [
+  'node:gpu_util:avg', 'gpu:xid_errors:last', 'node:efa_bytes:rate', 'node:efa_retransmits:rate',
+  'node_job:gpus:count', 'node_job:gpu_util:avg', 'node_job:sm_clock_mhz:avg', 'node_job:tensor_active:avg',
+  'node_job:efa_bytes:rate', 'node_job:efa_retransmits:rate', 'job:gpu_util:best_quartile',
+  'job:sm_clock_mhz:best_quartile', 'job:efa_bytes:best_quartile', 'job:efa_retransmits:median',
+  'job:straggler_checks:active', 'node_job:gpu_util:ratio_to_peers', 'node_job:sm_clock:ratio_to_peers',
+  'node_job:efa_bytes:ratio_to_peers', 'node_job:efa_retransmits:ratio_to_peers', 'node_job:straggling',
+];
 
 /** Non-default settings; custom/custom-thresholds.test.yaml expects exactly these. */
 const CUSTOM_THRESHOLDS: AlertThresholds = {
   gpuTemperatureWarningCelsius: 70,
   gpuTemperatureWarningFor: Duration.minutes(2),
-  stragglerRatioToMedian: 0.5,
   diskMountPoints: ['/', '/opt/sagemaker'],
-  trainingStallFor: Duration.minutes(5),
-  trainingStallLookback: Duration.minutes(20),
 };
 const CUSTOM_RUNBOOK = 'https://runbooks.example.com/training/observability-alerts.md';
 
@@ -113,9 +123,17 @@ describe('rendered default rules', () => {
 });
 
 describe('unit test coverage', () => {
-  const cases = alertTestCases(defaultTestFiles.map((f) => fs.readFileSync(f, 'utf8')).join('\n'));
+  const cases = [
+    ...alertTestCases(defaultTestFiles.map((f) => fs.readFileSync(f, 'utf8')).join('\n')),
+    ...SCENARIOS.flatMap((s) => s.checks.map((c) => ({ alert: c.alertname, fires: c.exp_alerts.length > 0 }))),
+  ];
 
-  test.each(ALERTS)('%s has a test where it fires and one where it stays silent', (alert) => {
+  // The Watchdog fires always, by design: it has no silent case.
+  test('the Watchdog has a test where it fires', () => {
+    expect(cases.filter((c) => c.alert === 'Watchdog').map((c) => c.fires)).toContain(true);
+  });
+
+  test.each(ALERTS.filter((a) => a !== 'Watchdog'))('%s has a test where it fires and one where it stays silent', (alert) => {
     expect(cases.filter((c) => c.alert === alert).map((c) => c.fires)).toEqual(
       expect.arrayContaining([false, true]),
     );
@@ -127,10 +145,11 @@ describe('alert metadata', () => {
 
   test.each(ALERTS)('%s has a severity, summary, description with the node and a runbook section', (alert) => {
     const block = alertBlock(defaultRules, alert);
-    expect(block).toMatch(/severity: (critical|warning)\n/);
     expect(block).toMatch(/summary: '.+'/);
-    // TrainingStalled is about the whole cluster: it has no node to name.
-    if (alert !== 'TrainingStalled') expect(block).toMatch(/description: '.*\{\{ \$labels\.Hostname \}\}.*'/);
+    expect(block).toMatch(/severity: (critical|warning|none)\n/);
+    // Job-wide alerts name the job; the Watchdog names nothing.
+    if (JOB_ALERTS.includes(alert)) expect(block).toMatch(/description: '.*\{\{ \$labels\.hpc_job \}\}.*'/);
+    else if (alert !== 'Watchdog') expect(block).toMatch(/description: '.*\{\{ \$labels\.Hostname \}\}.*'/);
     expect(block).toContain(`runbook_url: 'docs/observability-alerts.md#${alert.toLowerCase()}'`);
     expect(docs).toMatch(new RegExp(`^### ${alert}$`, 'm'));
   });
@@ -152,8 +171,7 @@ describe('non-default thresholds', () => {
   test('appear in the rendered text', () => {
     expect(customRules).toContain('DCGM_FI_DEV_GPU_TEMP) > 70\n        for: 2m\n');
     expect(customRules).toContain('mountpoint=~"/|/opt/sagemaker"');
-    expect(customRules).toContain('cluster:gpu_util:median < 0.5\n');
-    expect(customRules).toContain(`runbook_url: '${CUSTOM_RUNBOOK}#gpustraggler'`);
+    expect(customRules).toContain(`runbook_url: '${CUSTOM_RUNBOOK}#stragglerhostbound'`);
     expect(customRules).not.toContain("runbook_url: 'docs/");
   });
 
@@ -179,13 +197,15 @@ describe('threshold validation', () => {
     ['disk warning above critical', { diskUsedWarningPercent: 98 },
       /^diskUsedCriticalPercent must be above diskUsedWarningPercent \(98\), got 97$/],
     ['idle above busy', { gpuIdlePercent: 50, gpuBusyPercent: 40 }, /^gpuBusyPercent must be above gpuIdlePercent \(50\), got 40$/],
-    ['fractional seconds', { gpuUtilWindow: Duration.millis(1500) },
-      /^gpuUtilWindow must be a duration of whole seconds from 30s to 30m, got 1 second 500 millis$/],
+    ['fractional seconds', { signalWindow: Duration.millis(1500) },
+      /^signalWindow must be a duration of whole seconds from 30s to 30m, got 1 second 500 millis$/],
     ['too short a window', { errorCounterWindow: Duration.seconds(30) },
       /^errorCounterWindow must be a duration of whole seconds from 1m to 24h, got 30 seconds$/],
     ['a token duration', { stragglerFor: Duration.minutes(token) }, /^stragglerFor must be .* known at synth time/],
     ['stall lookback too short', { trainingStallFor: Duration.hours(2) },
-      /^trainingStallLookback must be longer than trainingStallFor plus gpuUtilWindow \(122m\), got 2h$/],
+      /^trainingStallLookback must be longer than trainingStallFor plus signalWindow \(122m\), got 2h$/],
+    ['intermittent window shorter than stragglerFor', { stragglerFor: Duration.hours(2) },
+      /^intermittentWindow must be longer than stragglerFor \(2h\), got 1h$/],
     ['node lookback too short', { nodeDownFor: Duration.hours(1) },
       /^nodeMissingLookback must be longer than nodeDownFor plus the 5m staleness \(65m\), got 1h$/],
     ['relative mount point', { diskMountPoints: ['data'] }, /^diskMountPoints must be a non-empty list of absolute paths.*got \["data"\]$/],

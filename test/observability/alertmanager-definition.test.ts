@@ -50,6 +50,8 @@ const ROUTES: [string, string][] = [
   ['severity=critical', 'critical'],
   ['severity=warning', 'warning'],
   ['alertname=AddedLater', 'warning'], // no severity label: the quieter receiver
+  ['alertname=Watchdog severity=none', 'heartbeat'],
+  ['alertname=Watchdog severity=critical', 'heartbeat'], // never to the alert topics
 ];
 let checks: { default: Promise<ToolRun>; custom: Promise<ToolRun>; routes: Promise<ToolRun>[] };
 
@@ -63,12 +65,14 @@ beforeAll(() => {
     groupWait: Duration.seconds(10),
     groupInterval: Duration.minutes(2),
     repeatInterval: Duration.hours(1),
+    heartbeatTopicArn: 'arn:aws:sns:us-east-1:123456789012:training-heartbeat',
+    heartbeatInterval: Duration.minutes(2),
   }));
   checks = {
     default: run('amtool', ['check-config', defaultConfig]),
     custom: run('amtool', ['check-config', customConfig]),
     routes: ROUTES.map(([labels, receiver]) => run('amtool',
-      ['config', 'routes', 'test', `--config.file=${defaultConfig}`, `--verify.receivers=${receiver}`, labels])),
+      ['config', 'routes', 'test', `--config.file=${defaultConfig}`, `--verify.receivers=${receiver}`, ...labels.split(" ")])),
   };
 });
 
@@ -83,7 +87,7 @@ describe('default definition', () => {
     expect(result).toMatchObject({ code: 0 });
     expect(result.output).toContain('SUCCESS');
     expect(result.output).toContain('1 inhibit rules');
-    expect(result.output).toContain('2 receivers');
+    expect(result.output).toContain('3 receivers');
   });
 
   test.each(ROUTES.map(([labels, receiver], i) => [labels, receiver, i] as const))(
@@ -133,6 +137,8 @@ describe('custom options', () => {
     expect(config).toContain('repeat_interval: "1h"');
     expect(config).toMatch(/- name: "critical"\n.*\n.*topic_arn: ".*:training-alerts"/);
     expect(config).toMatch(/- name: "warning"\n.*\n.*topic_arn: ".*:training-tickets"/);
+    expect(config).toMatch(/- name: "heartbeat"\n.*\n.*topic_arn: ".*:training-heartbeat"/);
+    expect(config).toContain('repeat_interval: "2m"');
   });
 
   test('CDK tokens pass through unchecked, for CloudFormation to resolve', () => {

@@ -60,7 +60,7 @@ describe('TrainingObservability', () => {
     expect(ns.Properties.Workspace).toEqual(stack.resolve(observability.workspace.attrArn));
     for (const alert of ['GpuXidError', 'GpuEccDoubleBitError', 'GpuRowRemapFailure', 'GpuNvlinkErrors', 'GpuThermalThrottling',
       'GpuPowerThrottling', 'GpuTemperatureHigh', 'GpuTemperatureCritical', 'EfaRdmaErrors', 'EfaUnresponsiveRemote', 'NodeDown',
-      'DiskNearlyFull', 'TrainingStalled', 'GpuStraggler']) {
+      'DiskNearlyFull', 'TrainingStalled', 'StragglerHostBound']) {
       expect(ns.Properties.Data).toContain(`alert: ${alert}`);
     }
   });
