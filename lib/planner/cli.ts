@@ -10,7 +10,7 @@ import { DEFAULT_MEMORY_THRESHOLD, estimateMemory, memoryVerdict } from './memor
 import { defineModel, findModel, ModelArchitecture, modelIds } from './models';
 import { noLayoutFits, planTraining } from './plan';
 import { renderEstimate, renderPlan, renderSearch, EstimateReport, estimateJson, searchJson } from './cli-render';
-import { renderMegatronSbatch } from './sbatch';
+import { renderMegatronSbatch } from '../training/megatron-launch';
 import { searchLayouts } from './search';
 import { ClusterFabric, defaultFabric, estimateThroughput, fabricForInstance } from './throughput';
 

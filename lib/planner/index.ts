@@ -27,8 +27,6 @@ export {
 export type { CheckpointEstimate, CheckpointInput, FsxConfiguration, FsxRequirement } from './checkpoint';
 export { DEFAULT_GOODPUT, planTraining } from './plan';
 export type { PlanInput, TrainingPlan } from './plan';
-export { renderMegatronSbatch } from './sbatch';
-export type { SbatchOptions } from './sbatch';
 export {
   CLUSTER_INTERFACE_ENDPOINT_COUNT, CONFIRMED_QUOTA_CODES, DEFAULT_ACCELERATED_EBS_GIB, DEFAULT_CPU_EBS_GIB,
   EBS_VOLUME_SIZE_QUOTA, FILE_SYSTEM_NETWORK_INTERFACES, INSTANCES_ACROSS_CLUSTERS_QUOTA, INSTANCES_PER_CLUSTER_QUOTA,

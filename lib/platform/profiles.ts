@@ -2,6 +2,7 @@ import { IConstruct } from 'constructs';
 import { ConfigurationError } from '../core/configuration-error';
 import { findModel } from '../planner/models';
 import { planTraining, TrainingPlan } from '../planner/plan';
+import { DataMixture } from '../training/data-mixture';
 
 /** The settings that distinguish one reference deployment from another. */
 export interface TrainingPlatformProfile {
@@ -27,6 +28,8 @@ export interface TrainingPlatformProfile {
   readonly interfaceEndpoints: boolean;
   /** The training plan the profile was sized from, shown in a stack output. */
   readonly plan?: TrainingPlan;
+  /** The plan's data sources, as weighted `--data-path` of its launch script. */
+  readonly dataMixture?: DataMixture;
 }
 
 /**
@@ -46,6 +49,27 @@ export const SWALLOW_70B_PLAN: TrainingPlan = planTraining({
   checkpointsRetained: 4,
 });
 
+const ILLUSTRATIVE = 'illustrative: the public record gives no split';
+
+/**
+ * A mixture shaped like Llama 3.3 Swallow 70B v0.4's: about 315B tokens "sampled from a large Japanese web corpus
+ * (Swallow Corpus Version 2), Japanese and English Wikipedia articles, and mathematical and coding contents"
+ * (model card, huggingface.co/tokyotech-llm/Llama-3.3-Swallow-70B-v0.4), of which about 210B are Swallow Corpus v2
+ * (the seed of this project). The model card gives no other split: the other sources' sizes and shares are
+ * illustrative. Prefixes are under `<fsx>/datasets`, written by tokenize.sbatch.
+ */
+export const SWALLOW_70B_DATA_MIXTURE: DataMixture = {
+  sources: [
+    { name: 'swallow-corpus-v2', prefix: 'swallow-corpus-v2/text_document', tokens: 210e9, epochs: 1,
+      note: 'about 210B of the 314B' },
+    { name: 'ja-wikipedia', prefix: 'ja-wikipedia/text_document', tokens: 1.3e9, epochs: 2, note: ILLUSTRATIVE },
+    { name: 'en-wikipedia', prefix: 'en-wikipedia/text_document', tokens: 4.5e9, epochs: 1, note: ILLUSTRATIVE },
+    { name: 'en-web', prefix: 'en-web/text_document', tokens: 200e9, weight: 0.5, note: ILLUSTRATIVE },
+    { name: 'code', prefix: 'code/text_document', tokens: 60e9, weight: 0.3, note: ILLUSTRATIVE },
+    { name: 'math', prefix: 'math/text_document', tokens: 40e9, weight: 0.2, note: ILLUSTRATIVE },
+  ],
+};
+
 /** The Llama 3.3 Swallow 70B platform: node count and file system from SWALLOW_70B_PLAN. */
 export const SWALLOW_70B: TrainingPlatformProfile = {
   name: 'swallow-70b',
@@ -59,6 +83,7 @@ export const SWALLOW_70B: TrainingPlatformProfile = {
   natGateway: true,
   interfaceEndpoints: true,
   plan: SWALLOW_70B_PLAN,
+  dataMixture: SWALLOW_70B_DATA_MIXTURE,
 };
 
 /** The smallest useful platform: a controller, two single-GPU nodes and the smallest file system. */

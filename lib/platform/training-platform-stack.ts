@@ -5,7 +5,7 @@ import { hasAccelerators } from '../cluster/instance-group';
 import { HyperPodCluster } from '../cluster/hyperpod-cluster';
 import { ModelEndpoint } from '../inference/model-endpoint';
 import { PlannedNodes } from '../network/subnet-sizing';
-import { renderMegatronSbatch } from '../planner/sbatch';
+import { renderMegatronSbatch } from '../training/megatron-launch';
 import { TrainingNetwork } from '../network/training-network';
 import { DataRepositoryEvent } from '../storage/data-repository-association';
 import { LustreStorage } from '../storage/lustre-storage';
@@ -81,7 +81,9 @@ export class TrainingPlatformStack extends Stack {
     // The plan's Megatron-LM launch script, copied to /fsx/jobs by the 90-job-templates lifecycle step.
     if (profile.plan) {
       this.cluster.lifecycleScripts.addFile(`jobs/pretrain-${profile.name}.sbatch`,
-        renderMegatronSbatch(profile.plan, { runName: profile.name, partition: this.cluster.partitions[0] }));
+        renderMegatronSbatch(profile.plan, {
+          runName: profile.name, partition: this.cluster.partitions[0], dataMixture: profile.dataMixture,
+        }));
     }
 
     if (props.servingModelKey) {

@@ -14,7 +14,7 @@ setup_jobs() {
   mkdir -p "$SANDBOX/bin" "$STUB_STATE"
   : >"$STUB_CALLS"
   local stub
-  for stub in _stub.bash srun sbatch scancel scontrol hostname nvidia-smi dcgmi all_reduce_perf lfs; do
+  for stub in _stub.bash srun sbatch scancel scontrol squeue hostname nvidia-smi dcgmi all_reduce_perf lfs; do
     ln -s "$BATS_TEST_DIRNAME/stubs/$stub" "$SANDBOX/bin/$stub"
   done
   PATH="$SANDBOX/bin:$PATH"

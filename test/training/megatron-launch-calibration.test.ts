@@ -5,7 +5,7 @@ import { EXIT_BAD_INPUT, EXIT_OK, runCli } from '../../lib/planner/cli';
 import { flopsPerToken } from '../../lib/planner/flops';
 import { findModel } from '../../lib/planner/models';
 import { PlanInput, planTraining } from '../../lib/planner/plan';
-import { renderMegatronSbatch } from '../../lib/planner/sbatch';
+import { renderMegatronSbatch } from '../../lib/training/megatron-launch';
 
 /*
  * The calibration loop: `plan --emit-sbatch` writes the launch script, throughput-probe.sh measures it, and the

@@ -6,9 +6,9 @@ import { PlannerInputError } from '../../lib/planner/errors';
 import { ParallelLayout, Recomputation } from '../../lib/planner/layout';
 import { defineModel, findModel, MODEL_CATALOG } from '../../lib/planner/models';
 import { planTraining, TrainingPlan } from '../../lib/planner/plan';
-import { renderMegatronSbatch, SbatchOptions } from '../../lib/planner/sbatch';
+import { renderMegatronSbatch, SbatchOptions } from '../../lib/training/megatron-launch';
 import { SWALLOW_70B_PLAN } from '../../lib/platform/profiles';
-import { readCsv } from './fixtures';
+import { readCsv } from '../planner/fixtures';
 
 /** Plans whose layouts cover virtual stages, context parallelism, TP 1, recomputation and uneven pipeline stages. */
 const PLANS: Record<string, TrainingPlan> = {
@@ -25,11 +25,13 @@ const PLANS: Record<string, TrainingPlan> = {
     tokens: 1e12, sequenceLength: 8192, globalBatchSize: 2048, options: { recomputation: Recomputation.FULL } }),
 };
 
-/** The arguments of the MEGATRON_ARGS array, one flag (with its value) per entry. */
+/** The entries of the script's *_ARGS arrays, one flag (with its values) per entry. */
 function megatronArgs(script: string): string[] {
-  const start = script.indexOf('MEGATRON_ARGS=(\n');
-  const end = script.indexOf('\n)\n', start);
-  return script.slice(start, end).split('\n').slice(1).map((l) => l.trim()).filter((l) => !l.startsWith('#'));
+  const out: string[] = [];
+  for (const block of script.matchAll(/^[A-Z_]+_ARGS=\(\n([\s\S]*?)\n\)$/gm)) {
+    out.push(...block[1].split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')));
+  }
+  return out;
 }
 
 /** The plan with another layout (and other fields), as a hand-made plan the generator must check. */
@@ -53,7 +55,7 @@ describe('renderMegatronSbatch: the swallow-70b plan', () => {
       '--context-parallel-size 1', '--sequence-parallel', '--use-distributed-optimizer', '--overlap-grad-reduce',
       '--overlap-param-gather', '--micro-batch-size 1', '--global-batch-size 1024',
     ]));
-    expect(script).toContain('  MEGATRON_ARGS+=(--tp-comm-overlap)');
+    expect(args).toEqual(expect.arrayContaining(['--tp-comm-overlap', '--tp-comm-bootstrap-backend nccl']));
     expect(script).toMatch(/^#SBATCH --nodes=32$/m);
     expect(script).toMatch(/^#SBATCH --partition=gpu$/m);
   });
@@ -72,8 +74,7 @@ describe('renderMegatronSbatch: the swallow-70b plan', () => {
     expect(SWALLOW_70B_PLAN.checkpointIntervalMinutes).toBe(60);
     expect(Math.floor(60 * 60 / SWALLOW_70B_PLAN.stepSeconds)).toBe(97);
     expect(script).toContain(`readonly GPUS_PER_NODE=8 TRAIN_STEPS=${SWALLOW_70B_PLAN.steps} SAVE_INTERVAL=97`);
-    expect(args).toContain('--ckpt-format torch_dist');
-    expect(script).toContain('MEGATRON_ARGS+=(--save "$CKPT_DIR" --save-interval "$SAVE_INTERVAL" --async-save');
+    expect(args).toEqual(expect.arrayContaining(['--ckpt-format torch_dist', '--save-interval "$SAVE_INTERVAL"', '--async-save']));
     expect(script).toContain(': "${KEEP_CHECKPOINTS:=4}"');
   });
 
@@ -87,13 +88,27 @@ describe('renderMegatronSbatch: the swallow-70b plan', () => {
     expect(predicted[0]).toMatch(/ dp=1 .* fits=no$/);
   });
 
-  test('data under the S3-backed /fsx/datasets, checkpoints and tokenizer under /fsx, inputs from the environment', () => {
-    expect(script).toContain(': "${DATA_PATH:=/fsx/datasets/swallow-70b/text_document}"');
-    expect(script).toContain(': "${CKPT_DIR:=$FSX/checkpoints/$RUN_NAME}"');
+  test('data under the S3-backed /fsx/datasets, the tokenizer, base checkpoint and training image under /fsx', () => {
+    expect(script).toContain('DATA_BLEND=(\n  /fsx/datasets/swallow-70b/text_document\n)');
     expect(script).toContain(': "${TOKENIZER_MODEL:=/fsx/models/llama-3.3-70b}"');
-    expect(script).toContain(': "${MEGATRON_DIR:=$FSX/Megatron-LM}"');
-    expect(script).toContain(': "${CONTAINER_IMAGE:=}"');
+    expect(script).toContain(': "${BASE_CHECKPOINT=/fsx/checkpoints/llama-3.3-70b-base/torch_dist}"');
+    expect(script).toContain(': "${CONTAINER_IMAGE=/fsx/images/training.sqsh}"');
+    expect(script).toContain('source "$LAUNCH_LIBRARY"');
     expect(script).not.toMatch(/git clone|curl |wget |pip install|docker pull/);
+  });
+
+  test('a requeued job appends to its log; the nodes sit under one switch, or any after an hour', () => {
+    expect(script).toMatch(/^#SBATCH --open-mode=append$/m);
+    expect(script).toMatch(/^#SBATCH --requeue$/m);
+    expect(script).toMatch(/^#SBATCH --switches=1@60$/m);
+    expect(renderMegatronSbatch(SWALLOW_70B_PLAN, { singleSwitchWaitMinutes: 0 })).not.toContain('--switches');
+  });
+
+  test('the fixed bash lives in megatron-launch.sh: the script holds variables and argument arrays only', () => {
+    const body = script.slice(script.indexOf('set -euo pipefail'));
+    const statements = body.split('\n').filter((l) => l && !l.startsWith('#') && !l.startsWith('  ') && l !== ')');
+    expect(statements.every((l) => /^(set -euo pipefail|readonly [A-Z_]+=|: "\$\{[A-Z_]+:?=|[A-Z_]+=\(|source "\$LAUNCH_LIBRARY")/.test(l)))
+      .toBe(true);
   });
 });
 
@@ -113,6 +128,7 @@ describe('flags follow the plan', () => {
     expect(megatronArgs(script)).toContain('--context-parallel-size 4');
     expect(script).not.toContain('--sequence-parallel');
     expect(script).not.toContain('--tp-comm-overlap');
+    expect(script).toContain('TP_COMM_OVERLAP_ARGS=(\n)');
   });
 
   test('virtual stages of 28 layers over PP2 VP7, Qwen\'s Q/K/V biases and RoPE base, selective recomputation', () => {
@@ -138,7 +154,6 @@ describe('flags follow the plan', () => {
     expect(args).toEqual(expect.arrayContaining(['--pipeline-model-parallel-size 16', '--num-layers 126',
       '--decoder-first-pipeline-num-layers 7', '--decoder-last-pipeline-num-layers 7', '--recompute-granularity full']));
     expect(args.some((a) => a.startsWith('--num-layers-per-virtual-pipeline-stage'))).toBe(false);
-    expect(script).toContain('  # Uneven stages, 7 + 14×8 + 7 layers: Megatron-LM core_r0.9.0 or later, no interleaving.');
     expect(plan.summary).toContain('TP4 PP16 (7 + 14×8 + 7 layers) CP1 DP16 mbs1 vp1');
   });
 
@@ -158,6 +173,15 @@ describe('flags follow the plan', () => {
     expect(args).not.toContain('--overlap-param-gather');
     expect(args).not.toContain('--accumulate-allreduce-grads-in-fp32');
     expect(renderMegatronSbatch(plan)).toContain('--no-distributed-optimizer --no-fp32-grad');
+  });
+
+  test('the planner\'s tpCommOverlap and recomputeNumLayers, when it gives them', () => {
+    const off = variant(PLANS.swallow, { tpCommOverlap: false } as Partial<ParallelLayout>);
+    expect(megatronArgs(renderMegatronSbatch(off))).not.toContain('--tp-comm-overlap');
+    const on = variant(PLANS.tp1, { tpCommOverlap: true } as Partial<ParallelLayout>);
+    expect(() => renderMegatronSbatch(on)).toThrow(/--tp-comm-overlap needs TP > 1/);
+    const layers = variant(PLANS.llama2, { recomputeNumLayers: 4 } as Partial<ParallelLayout>);
+    expect(megatronArgs(renderMegatronSbatch(layers))).toContain('--recompute-num-layers 4');
   });
 });
 
@@ -217,15 +241,17 @@ describe('options', () => {
     const script = renderMegatronSbatch(PLANS.swallow, {
       runName: 'swallow-v2', fsxMountPath: '/lustre/', partition: 'p5', timeLimit: '7-00:00:00', saveIntervalSteps: 250,
       dataPath: '0.7 /lustre/datasets/ja/text_document 0.3 /lustre/datasets/en/text_document',
-      tokenizerModel: '/lustre/models/swallow', initialCheckpoint: '/lustre/checkpoints/llama-3.3-70b-megatron',
+      tokenizerModel: '/lustre/models/swallow', baseCheckpoint: '/lustre/checkpoints/llama-3.3-70b-megatron/torch_dist',
+      containerImage: '/lustre/images/megatron.sqsh',
       learningRate: 2.5e-5, warmupSteps: 500, wandbProject: 'swallow',
     });
     expect(script).toMatch(/^#SBATCH --job-name=pretrain-swallow-v2$/m);
     expect(script).toMatch(/^#SBATCH --time=7-00:00:00$/m);
     expect(script).toContain('readonly FSX=/lustre RUN_NAME=swallow-v2');
     expect(script).toContain('SAVE_INTERVAL=250');
-    expect(script).toContain(': "${DATA_PATH:=0.7 /lustre/datasets/ja/text_document 0.3 /lustre/datasets/en/text_document}"');
-    expect(script).toContain(': "${INITIAL_CHECKPOINT:=/lustre/checkpoints/llama-3.3-70b-megatron}"');
+    expect(script).toContain('DATA_BLEND=(\n  0.7 /lustre/datasets/ja/text_document\n  0.3 /lustre/datasets/en/text_document\n)');
+    expect(script).toContain(': "${BASE_CHECKPOINT=/lustre/checkpoints/llama-3.3-70b-megatron/torch_dist}"');
+    expect(script).toContain(': "${CONTAINER_IMAGE=/lustre/images/megatron.sqsh}"');
     expect(script).toContain(': "${LR:=2.5e-5}"');
     expect(script).toContain(': "${MIN_LR:=2.5e-6}"');
     expect(script).toContain(': "${WANDB_PROJECT:=swallow}"');
@@ -240,6 +266,10 @@ describe('options', () => {
     [{ saveIntervalSteps: 0 }, /saveIntervalSteps must be a positive integer, got 0/],
     [{ warmupSteps: 1e9 }, /warmupSteps must be a whole number of steps below the run's/],
     [{ learningRate: -1 }, /learningRate must be a number greater than 0/],
+    [{ baseCheckpoint: 'relative/dir' }, /baseCheckpoint must be an absolute path, got 'relative\/dir'/],
+    [{ containerImage: 'img;reboot' }, /containerImage must be a squashfs path or an image reference/],
+    [{ singleSwitchWaitMinutes: -1 }, /singleSwitchWaitMinutes must be a whole number of minutes/],
+    [{ dataPath: '/fsx/a', dataMixture: { sources: [] } }, /give dataPath or dataMixture, not both/],
   ])('refuses %j', (options, message) => {
     expect(() => renderMegatronSbatch(PLANS.swallow, options)).toThrow(message);
   });
@@ -258,15 +288,16 @@ describe('the generated scripts pass shellcheck', () => {
       const withOptions = path.join(dir, `${name}-options.sbatch`);
       fs.writeFileSync(plain, renderMegatronSbatch(plan));
       fs.writeFileSync(withOptions, renderMegatronSbatch(plan, { runName: 'run', partition: 'gpu', timeLimit: '2-00:00:00',
-        initialCheckpoint: '/fsx/init', dataPath: '0.5 /fsx/a 0.5 /fsx/b' }));
+        baseCheckpoint: '', containerImage: '', dataPath: '0.5 /fsx/a 0.5 /fsx/b' }));
       return [plain, withOptions];
     });
     const result = await new Promise<{ code: number; output: string }>((resolve) => {
-      execFile('shellcheck', ['--shell=bash', ...files], (error, stdout, stderr) => {
+      // Run from the repository root: the scripts name megatron-launch.sh for shellcheck by its path there.
+      execFile('shellcheck', ['-x', '--shell=bash', ...files], { cwd: path.join(__dirname, '..', '..') }, (error, stdout, stderr) => {
         resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, output: `${stdout}${stderr}` });
       });
     });
     expect(result.output).toBe('');
     expect(result.code).toBe(0);
-  });
+  }, 120_000);
 });
