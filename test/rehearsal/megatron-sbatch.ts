@@ -1,2 +1,2 @@
 // The one place the rehearsal imports the Megatron launch renderer from: change this line when it moves.
-export { renderMegatronSbatch } from '../../lib/planner/sbatch';
+export { renderMegatronSbatch } from '../../lib/training/megatron-launch';

@@ -46,7 +46,7 @@ function main(dir: string, webhook: string): void {
 
   write(dir, 'rules.yaml', renderAlertRules({
     // The shortest the typed props allow, so that the scenario runs in minutes, not hours.
-    gpuUtilWindow: Duration.seconds(30),
+    signalWindow: Duration.seconds(30),
     stragglerFor: Duration.seconds(60),
     trainingStallFor: Duration.seconds(60),
     trainingStallLookback: Duration.seconds(150),
