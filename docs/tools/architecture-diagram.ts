@@ -19,7 +19,7 @@ export function architectureDot(): string {
   const context = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')).context;
   process.env.CDK_VALIDATION = 'false';
   const app = new App({ context });
-  const stack = new TrainingPlatformStack(app, 'TrainingPlatform', { profile: SWALLOW_70B });
+  const stack = new TrainingPlatformStack(app, 'TrainingPlatform', { profile: SWALLOW_70B, availabilityZoneId: 'use1-az6' });
   const template = app.synth().getStackByName(stack.stackName).template;
   return render(collect(stack, template));
 }
