@@ -4,6 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Duration, Token } from 'aws-cdk-lib';
 import { AlertThresholds, DEFAULT_ALERT_THRESHOLDS, renderAlertRules } from '../../lib/observability/alert-rules';
+import { ruleGroupOrder } from './scenarios';
 import { SCENARIOS } from './straggler-scenarios';
 
 /**
@@ -114,6 +115,12 @@ describe('rendered default rules', () => {
     expect(result).toMatchObject({ code: 0 });
     expect(result.output).toContain('SUCCESS');
   });
+
+  test.each([...defaultTestFiles, customTestFile].map((f) => path.relative(RULES_TESTS, f)))(
+    '%s evaluates every rule group in file order (promtool runs unlisted groups in random order)', (name) => {
+      const order = /^group_eval_order: \[([^\]]*)\]/m.exec(fs.readFileSync(path.join(RULES_TESTS, name), 'utf8'));
+      expect(order?.[1].split(',').map((g) => g.trim())).toEqual(ruleGroupOrder(defaultRules));
+    });
 
   test('leave no setting unfilled', () => {
     expect(defaultRules).not.toMatch(/\$\{\w+\}/);

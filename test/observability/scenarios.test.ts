@@ -19,15 +19,17 @@ function promtool(args: string[]): Promise<ToolRun> {
 }
 
 let dir: string;
+let rules: string;
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scenarios-'));
-  fs.writeFileSync(path.join(dir, 'training-alerts.yaml'), renderAlertRules());
+  rules = renderAlertRules();
+  fs.writeFileSync(path.join(dir, 'training-alerts.yaml'), rules);
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 test.each(SCENARIOS.map((s) => [s.name, s] as const))('%s', async (name, scenario) => {
   const file = path.join(dir, `${SCENARIOS.indexOf(scenario)}.test.yaml`);
-  fs.writeFileSync(file, promtoolSuite([scenario]));
+  fs.writeFileSync(file, promtoolSuite([scenario], rules));
   const result = await promtool(['test', 'rules', file]);
   expect({ name, code: result.code, output: result.code === 0 ? '' : result.output }).toEqual({ name, code: 0, output: '' });
 }, 60_000);

@@ -100,11 +100,22 @@ export function merge(...maps: Array<Map<number, NodeSignals>>): Map<number, Nod
   return new Map(maps.flatMap((m) => [...m]));
 }
 
-/** A promtool test-rules file (JSON is YAML) running every scenario against training-alerts.yaml. */
-export function promtoolSuite(scenarios: Scenario[]): string {
+/**
+ * The rule groups of a rendered rules file, in file order. promtool evaluates groups in random order unless the
+ * test names them in `group_eval_order` ("The order is guaranteed only for the groups mentioned", Prometheus,
+ * "Unit testing for rules"), so an alert reading a recording rule of another group saw this minute's value in some
+ * runs and last minute's in others. Every suite lists all groups, recording groups first as the file has them.
+ */
+export function ruleGroupOrder(rules: string): string[] {
+  return [...rules.matchAll(/^ {2}- name: (\S+)$/gm)].map((m) => m[1]);
+}
+
+/** A promtool test-rules file (JSON is YAML) running every scenario against `rules` (training-alerts.yaml). */
+export function promtoolSuite(scenarios: Scenario[], rules: string): string {
   return JSON.stringify({
     rule_files: ['training-alerts.yaml'],
     evaluation_interval: '1m',
+    group_eval_order: ruleGroupOrder(rules),
     tests: scenarios.map((s) => ({
       name: s.name,
       interval: '1m',
