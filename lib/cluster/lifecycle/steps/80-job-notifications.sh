@@ -95,20 +95,18 @@ jobcomp_is_script() {
   [[ "$(scontrol show config 2>/dev/null | awk -F ' *= *' '$1 == "JobCompType" { print $2 }')" == jobcomp/script ]]
 }
 
-# reconfigure_slurmctld: make a running slurmctld load the job completion plugin. Recent Slurm applies
-# every setting on `scontrol reconfigure` (restarting slurmctld in place, hence the wait before checking);
-# older releases need a restart for a new plugin type.
-reconfigure_slurmctld() {
+# restart_slurmctld: make a running slurmctld load the job completion plugin. A new JobCompType needs a
+# restart: against a real slurmctld (Slurm 22.05, test/rehearsal) `scontrol reconfigure` makes
+# `scontrol show config` report jobcomp/script while the daemon keeps running its old plugin, so no job-end
+# script runs. A restart here, before any job, costs seconds; the check afterwards is what the daemon loaded.
+restart_slurmctld() {
   if ! systemctl is-active --quiet slurmctld.service; then
     log INFO "slurmctld is not running yet; it loads jobcomp/script when it starts"
     return 0
   fi
-  if timeout "${PROVISION_SCONTROL_TIMEOUT:-60}" scontrol reconfigure && retry 5 2 jobcomp_is_script; then
-    log INFO "slurmctld reconfigured with JobCompType=jobcomp/script"
-    return 0
-  fi
-  log WARN "slurmctld did not load jobcomp/script on reconfigure; restarting slurmctld.service"
   systemctl restart slurmctld.service
+  retry 5 2 jobcomp_is_script || die "slurmctld restarted without JobCompType=jobcomp/script; see $SLURM_ROOT/etc/slurm.conf"
+  log INFO "slurmctld restarted with JobCompType=jobcomp/script"
 }
 
 main() {
@@ -144,7 +142,7 @@ CONF
   content=$(slurm_conf_with_jobcomp "$slurm_conf" "$BIN_DIR/slurm-job-notify")
   install_content "$slurm_conf" "$(stat -c %a "$slurm_conf")" <<<"$content"
   if $INSTALL_CHANGED; then
-    reconfigure_slurmctld
+    restart_slurmctld
   fi
   [[ "$states" != ALL ]] || states="any state"
   log INFO "jobs ending in ${states// /, } after at least $minimum minutes are published to $topic"
