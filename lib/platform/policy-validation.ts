@@ -53,9 +53,10 @@ export const DISABLED_GUARD_RULES: readonly DisabledGuardRule[] = [
   },
 ];
 
+const GUARD_PACKAGE_JSON = require.resolve('@cdklabs/cdk-validator-cfnguard/package.json');
+
 /** The Control Tower rule files the validator package ships (one `ct-<service>-pr-<n>.guard` per control). */
-export const CONTROL_TOWER_RULES_DIR = path.join(
-  path.dirname(require.resolve('@cdklabs/cdk-validator-cfnguard/package.json')), 'rules', 'control-tower', 'cfn-guard');
+export const CONTROL_TOWER_RULES_DIR = path.join(path.dirname(GUARD_PACKAGE_JSON), 'rules', 'control-tower', 'cfn-guard');
 
 /** Every resource type a rule file names, e.g. `AWS::S3::Bucket`. */
 export function resourceTypesNamedBy(ruleFile: string): Set<string> {
@@ -93,7 +94,7 @@ export class TypeScopedGuardValidator implements IPolicyValidationPluginBeta1 {
   private readonly rules: ReadonlyArray<{ file: string; types: Set<string> }>;
 
   constructor(private readonly disabledRules: readonly string[]) {
-    this.version = JSON.parse(fs.readFileSync(path.join(CONTROL_TOWER_RULES_DIR, '..', '..', '..', 'package.json'), 'utf8')).version;
+    this.version = JSON.parse(fs.readFileSync(GUARD_PACKAGE_JSON, 'utf8')).version;
     this.rules = ruleFiles(CONTROL_TOWER_RULES_DIR)
       .filter((file) => !disabledRules.includes(path.parse(file).name))
       .map((file) => ({ file, types: resourceTypesNamedBy(file) }));

@@ -67,8 +67,8 @@ describe('cfn-guard scoped to the resource types in the templates', () => {
     const names = new Set(files.map((f) => path.parse(f).name));
     for (const rule of DISABLED_GUARD_RULES) {
       expect(rule.control).toMatch(/^CT\.[A-Z0-9]+\.PR\.\d+$/);
-      expect(names.has(rule.control.toLowerCase().replace(/\./g, '-'))).toBe(true);
       expect(rule.reason.length).toBeGreaterThan(40);
     }
+    expect(disabledGuardRuleFiles().filter((f) => !names.has(f))).toEqual([]);
   });
 });
