@@ -19,13 +19,19 @@ import { renderMegatronSbatch } from './megatron-sbatch';
 
 const REGION = 'us-east-1';
 const TOPIC_ARN = `arn:aws:sns:${REGION}:111122223333:rehearsal-alerts`;
+const HYPERPOD_ECR = `602401143452.dkr.ecr.${REGION}.amazonaws.com`;
 /** What CloudFormation would resolve; any other token in the settings fails the rehearsal. */
 const DEPLOY_VALUES: Record<string, string> = {
   'region': REGION,
   'fsx.dnsName': `fs-0123456789abcdef0.fsx.${REGION}.amazonaws.com`,
   'fsx.mountName': 'rehearsal',
+  'fsx.dataRepositories[0].s3Uri': 's3://rehearsal-datasets/datasets/',
+  'fsx.dataRepositories[1].s3Uri': 's3://rehearsal-checkpoints/checkpoints/',
   'observability.remoteWriteUrl': `https://aps-workspaces.${REGION}.amazonaws.com/workspaces/ws-rehearsal/api/v1/remote_write`,
   'observability.region': REGION,
+  'observability.images.collector': `${HYPERPOD_ECR}/hyperpod/otel_collector:rehearsal`,
+  'observability.images.nodeExporter': `${HYPERPOD_ECR}/hyperpod/node_exporter:rehearsal`,
+  'observability.images.dcgmExporter': `${HYPERPOD_ECR}/hyperpod/dcgm_exporter:rehearsal`,
   'jobNotifications.topicArn': TOPIC_ARN,
   'jobNotifications.region': REGION,
 };
@@ -34,7 +40,9 @@ function main(dir: string, webhook: string): void {
   const app = new App();
   // Three GPU nodes rather than the smoke profile's two: GpuStraggler compares a node with the median of the working
   // nodes, which needs at least three.
-  const stack = new TrainingPlatformStack(app, 'Rehearsal', { profile: { ...SMOKE, computeNodeCount: 3 } });
+  const stack = new TrainingPlatformStack(app, 'Rehearsal', {
+    profile: { ...SMOKE, computeNodeCount: 3 }, availabilityZoneId: 'use1-az6',
+  });
   const scripts = stack.cluster.lifecycleScripts as unknown as { settingsJson: string };
   const settings = fillTokens(JSON.parse(scripts.settingsJson), '') as { instanceGroups: Record<string, string> };
   write(dir, 'cluster-settings.json', JSON.stringify(settings, null, 2));

@@ -20,7 +20,7 @@ for tool in munged slurmctld slurmd sbatch prometheus prometheus-alertmanager pr
   promtool bats unshare curl python3 ip; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
-((${#missing[@]} == 0)) || die "missing ${missing[*]}: install the packages in test/tools/debian-packages.txt"
+((${#missing[@]} == 0)) || die "missing ${missing[*]}: npm run test:rehearsal installs them as root (test/rehearsal/debian-packages.txt)"
 
 root=$(mktemp -d /tmp/rehearsal.XXXXXX)
 chmod 0755 "$root"

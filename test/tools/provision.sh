@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Makes sure the tools the test command runs are on this machine (the packages in debian-packages.txt).
+# Makes sure the tools the tests run are on this machine: the packages in the lists given as arguments
+# (default: debian-packages.txt beside this script).
 # As root it installs the missing ones with apt-get; otherwise it stops at once and prints the one command
 # to run. A missing tool is never skipped: the tests that use it would fail instead.
 set -euo pipefail
-list="$(dirname "${BASH_SOURCE[0]}")/debian-packages.txt"
+(($# > 0)) || set -- "$(dirname "${BASH_SOURCE[0]}")/debian-packages.txt"
 
 missing=()
-while read -r tool package; do
-  [[ -z "$tool" || "$tool" == \#* ]] && continue
-  command -v "$tool" >/dev/null 2>&1 || missing+=("$package")
-done <"$list"
+for list in "$@"; do
+  while read -r tool package; do
+    [[ -z "$tool" || "$tool" == \#* ]] && continue
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$package")
+  done <"$list"
+done
 ((${#missing[@]} == 0)) && exit 0
 
 mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
