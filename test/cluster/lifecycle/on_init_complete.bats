@@ -23,7 +23,7 @@ started_steps() {
 @test "a Compute node runs every step in order, logging to the console, provision.log and step logs" {
   on_init_complete
   [ "$status" -eq 0 ]
-  [ "$(started_steps)" = "10-wait-network 20-verify-fsx 30-containers 40-nccl-env 50-preload-tool 60-experiment-tracking 70-observability " ]
+  [ "$(started_steps)" = "10-wait-network 15-verify-slurm 20-verify-fsx 30-containers 40-nccl-env 50-preload-tool 60-experiment-tracking 70-observability " ]
   grep -qE "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z \[INFO\] \[on_init_complete\] this node is in instance group 'Compute' \(node type Compute\)$" "$LOG"
   grep -qE "^[0-9T:-]{19}Z \[INFO\] \[on_init_complete\] step 30-containers: done in [0-9]+s$" "$LOG"
   grep -q "\[on_init_complete\] done: all steps completed on this Compute node" "$LOG"
@@ -39,7 +39,7 @@ started_steps() {
 @test "a Controller node runs only the steps marked for controllers" {
   STUB_HOST_IPS=10.1.0.10 on_init_complete
   [ "$status" -eq 0 ]
-  [ "$(started_steps)" = "10-wait-network 20-verify-fsx 25-fsx-directories 70-observability 80-job-notifications 90-job-templates " ]
+  [ "$(started_steps)" = "10-wait-network 15-verify-slurm 20-verify-fsx 25-fsx-directories 70-observability 80-job-notifications 90-job-templates " ]
   [ -x "$PROVISION_ROOT/fsx/jobs/nccl-allreduce-check.sbatch" ]
   grep -q "step 30-containers: skipped (runs on Login Compute)" "$LOG"
   [ -z "$(calls docker)" ]
@@ -51,7 +51,7 @@ started_steps() {
   [ "$status" -eq 1 ]
   grep -qE "\[ERROR\] \[on_init_complete\] step 20-verify-fsx: FAILED \(essential\) with exit code 1 after [0-9]+s; node creation fails. See .*/20-verify-fsx.log$" "$LOG"
   grep -q "\[ERROR\] \[20-verify-fsx\] FSx for Lustre .* is not mounted at /fsx" "$PROVISION_ROOT/var/log/provision/20-verify-fsx.log"
-  [ "$(started_steps)" = "10-wait-network 20-verify-fsx " ]
+  [ "$(started_steps)" = "10-wait-network 15-verify-slurm 20-verify-fsx " ]
   [ ! -e "$PROVISION_ROOT/var/log/provision/30-containers.log" ]
   [[ "$output" == *"step 20-verify-fsx: FAILED"* ]]
 }
@@ -111,7 +111,7 @@ started_steps() {
     grep -qE '^# class: (essential|optional)$' "$file"
     if grep -qx '# class: essential' "$file"; then essential+=("$(basename "$file" .sh)"); fi
   done
-  [[ " ${essential[*]} " == *" 10-wait-network 20-verify-fsx 25-fsx-directories 30-containers "* ]]
+  [[ " ${essential[*]} " == *" 10-wait-network 15-verify-slurm 20-verify-fsx 25-fsx-directories 30-containers "* ]]
   for file in 50-preload-tool 60-experiment-tracking 70-observability 80-job-notifications; do
     grep -qx '# class: optional' "$LIFECYCLE_SRC/steps/$file.sh"
   done

@@ -16,8 +16,8 @@ real_python_dir() {
   printf '%s\n' "$dir"
 }
 
-# setup_node: a Compute node (10.1.38.128) with FSx mounted, local NVMe, the EBS volume at /opt/sagemaker,
-# Docker, enroot and pyxis.
+# setup_node: a Compute node (10.1.38.128) with HyperPod's slurm.conf, FSx mounted, local NVMe, the EBS
+# volume at /opt/sagemaker, Docker, enroot and pyxis.
 setup_node() {
   SANDBOX="$BATS_TEST_TMPDIR/sandbox"
   export PROVISION_ROOT="$SANDBOX/root"
@@ -35,6 +35,7 @@ setup_node() {
   cp "$FIXTURES/resource_config.json" "$PROVISION_ROOT/opt/ml/config/resource_config.json"
   cp "$FIXTURES/daemon.json" "$PROVISION_ROOT/etc/docker/daemon.json"
   cp "$FIXTURES/enroot.conf" "$PROVISION_ROOT/etc/enroot/enroot.conf"
+  cp "$FIXTURES/slurm.conf" "$PROVISION_ROOT/opt/slurm/etc/slurm.conf"
   touch "$PROVISION_ROOT/opt/slurm/lib/slurm/spank_pyxis.so"
   echo "required /opt/slurm/lib/slurm/spank_pyxis.so" >"$PROVISION_ROOT/opt/slurm/etc/plugstack.conf"
   printf '%s\n' "$PROVISION_ROOT/opt/dlami/nvme" "$PROVISION_ROOT/opt/sagemaker" >"$STUB_STATE/mountpoints"
