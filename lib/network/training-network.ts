@@ -126,8 +126,9 @@ export interface TrainingNetworkProps {
    */
   readonly flowLogRetention?: logs.RetentionDays;
   /**
-   * What happens to the flow-log group when the stack no longer has it (the flow logs are kept by default).
-   * @default RemovalPolicy.RETAIN
+   * What happens to the flow-log group when the stack no longer has it: kept by default, except when the
+   * stack's first create fails (nothing was logged worth keeping, and a retry would find an orphan).
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE (CloudFormation `RetainExceptOnCreate`)
    */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -203,7 +204,7 @@ export class TrainingNetwork extends Construct implements ITrainingNetwork {
     });
     const logGroup = new logs.LogGroup(this, 'FlowLogGroup', {
       retention: props.flowLogRetention ?? logs.RetentionDays.ONE_YEAR,
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     vpc.addFlowLog('FlowLog', { destination: ec2.FlowLogDestination.toCloudWatchLogs(logGroup) });
     return vpc;

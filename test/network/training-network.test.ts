@@ -54,7 +54,7 @@ describe('TrainingNetwork: a new VPC', () => {
     template.hasResourceProperties('AWS::EC2::FlowLog', { ResourceType: 'VPC', TrafficType: 'ALL' });
     template.hasResource('AWS::Logs::LogGroup', {
       Properties: { RetentionInDays: 365 },
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'RetainExceptOnCreate',
     });
   });
 

@@ -139,8 +139,8 @@ describe('the first cdk deploy (runtime facts found in review)', () => {
       .filter(([, r]) => DATA_STORES.includes(r.Type))
       .map(([id, r]) => `${id} ${r.DeletionPolicy}`);
     // Not the platform's data: custom-resource handlers' own logs (created in aws-cdk-lib and by the dashboard
-    // provisioner) and the VPC flow logs, which lib/network owns and keeps with its own policy.
-    const notData = /^(NetworkFlowLogGroup|ObservabilityDashboards.*(Logs|LogGroup)|CustomCDKBucketDeployment.*LogGroup)/;
+    // provisioner). The VPC flow logs are data.
+    const notData = /^(ObservabilityDashboards.*(Logs|LogGroup)|CustomCDKBucketDeployment.*LogGroup)/;
     expect(policies.filter((p) => !p.endsWith(' RetainExceptOnCreate') && !notData.test(p))).toEqual([]);
     expect(policies.length).toBeGreaterThanOrEqual(8);
   });
