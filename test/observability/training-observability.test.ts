@@ -6,7 +6,7 @@ import {
   FAILED_JOB_STATES, GrafanaAuthentication, HyperPodCluster, LustreStorage, SlurmJobState, TrainingNetwork,
   TrainingObservability, TrainingObservabilityProps,
 } from '../../lib';
-import { testStack } from '../util';
+import { testApp, testStack } from '../util';
 
 interface Built { stack: Stack; observability: TrainingObservability; cluster: HyperPodCluster; storage: LustreStorage; template: Template }
 
@@ -22,6 +22,32 @@ function build(props: TrainingObservabilityProps = {}): Built {
     computeGroups: [{ name: 'gpu', instanceType: 'ml.p5.48xlarge', count: 2 }],
   });
   return { stack, observability, cluster, storage, template: Template.fromStack(stack) };
+}
+
+/** The template value with `Ref`s to pseudo parameters replaced and `Fn::Join`s joined; other tokens stay. */
+function resolvePseudo(value: any, pseudo: Record<string, string>): any {
+  if (Array.isArray(value)) return value.map((v) => resolvePseudo(v, pseudo));
+  if (value && typeof value === 'object') {
+    if (typeof value.Ref === 'string' && value.Ref in pseudo) return pseudo[value.Ref];
+    if (value['Fn::Join']) {
+      const parts = resolvePseudo(value['Fn::Join'][1], pseudo);
+      return parts.every((p: unknown) => typeof p === 'string') ? parts.join(value['Fn::Join'][0]) : { 'Fn::Join': [value['Fn::Join'][0], parts] };
+    }
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolvePseudo(v, pseudo)]));
+  }
+  return value;
+}
+
+/**
+ * EventBridge's matching for patterns of exact values (the only kind the platform writes): every pattern field is
+ * in the event; a list of values matches when the event's value, or one of the event's list, is among them.
+ */
+function eventMatches(pattern: Record<string, any>, event: Record<string, any>): boolean {
+  return Object.entries(pattern).every(([key, expected]) => {
+    const actual = event[key];
+    if (!Array.isArray(expected)) return actual !== undefined && typeof actual === 'object' && eventMatches(expected, actual);
+    return (Array.isArray(actual) ? actual : [actual]).some((v) => expected.includes(v));
+  });
 }
 
 function policyStatementsOf(stack: Stack, template: Template, role: iam.IRole): any[] {
@@ -112,21 +138,33 @@ describe('TrainingObservability', () => {
     });
   });
 
-  test('the HyperPod sample events (events reference) match the rule\'s pattern', () => {
-    const rule = Object.values(template.findResources('AWS::Events::Rule'))[0].Properties.EventPattern;
+  test('the documented HyperPod sample event of this cluster matches the rule; other clusters\' and other types do not', () => {
+    // The complete sample record of the HyperPod cluster events reference (docs.aws.amazon.com/sagemaker/latest/dg/
+    // sagemaker-hyperpod-cluster-events-reference.html), delivered through EventBridge for cluster `sample-cluster`.
     const sample = {
-      'source': 'aws.sagemaker',
-      'detail-type': 'SageMaker HyperPod Cluster Event',
-      'resources': [`arn:aws:sagemaker:us-east-1:111122223333:cluster/${cluster.clusterName}`],
+      'version': '0', 'id': '0bd4a141-0a02-9d8a-f977-3924c3fb259c', 'detail-type': 'SageMaker HyperPod Cluster Event',
+      'source': 'aws.sagemaker', 'account': '111122223333', 'time': '2026-06-01T17:20:25Z', 'region': 'us-west-2',
+      'resources': ['arn:aws:sagemaker:us-west-2:111122223333:cluster/sample-cluster'],
+      'detail': { EventDetails: {
+        EventId: '83ea0bb5-be77-45e8-a458-0a87f778a205', ClusterArn: 'arn:aws:sagemaker:us-west-2:111122223333:cluster/sample-cluster',
+        ClusterName: 'sample-cluster', InstanceGroupName: 'p5Inst', InstanceId: 'i-0391f86fa0fe0d465', ResourceType: 'Instance',
+        EventTime: 1748794825350, EventLevel: 'Error', Description: 'Instance creation in Cluster sample-cluster and InstanceGroup p5Inst failed',
+      } },
     };
-    const resolvedNameArn = `arn:aws:sagemaker:us-east-1:111122223333:cluster/${cluster.clusterName}`;
-    const patternArns = rule.resources.map((r: any) => (typeof r === 'string' ? r
-      : r['Fn::Join'] ? r['Fn::Join'][1].map((part: any) => (typeof part === 'string' ? part
-        : ({ 'AWS::Partition': 'aws', 'AWS::Region': 'us-east-1', 'AWS::AccountId': '111122223333' } as any)[part.Ref])).join('') : undefined));
-    expect(rule.source).toContain(sample.source);
-    expect(rule['detail-type']).toContain(sample['detail-type']);
-    expect(patternArns).toContain(resolvedNameArn);
-    expect(sample.resources).toContain(resolvedNameArn);
+    const stack = new Stack(testApp(), 'Sample', { env: { account: '111122223333', region: 'us-west-2' } });
+    const network = new TrainingNetwork(stack, 'Network', { plannedNodes: [{ instanceType: 'ml.p5.48xlarge', count: 2 }] });
+    const sampleObservability = new TrainingObservability(stack, 'Observability', { grafana: false });
+    new HyperPodCluster(stack, 'Cluster', {
+      network, observability: sampleObservability, clusterName: 'sample-cluster',
+      controllerGroup: { instanceType: 'ml.m5.xlarge' },
+      computeGroups: [{ name: 'gpu', instanceType: 'ml.p5.48xlarge', count: 2 }],
+    });
+    const pattern = resolvePseudo(Object.values(Template.fromStack(stack).findResources('AWS::Events::Rule'))[0].Properties.EventPattern,
+      { 'AWS::Partition': 'aws', 'AWS::Region': 'us-west-2', 'AWS::AccountId': '111122223333' });
+    expect(eventMatches(pattern, sample)).toBe(true);
+    const other = JSON.parse(JSON.stringify(sample).replace(/sample-cluster/g, 'other-cluster'));
+    expect(eventMatches(pattern, other)).toBe(false);
+    expect(eventMatches(pattern, { ...sample, 'detail-type': 'SageMaker Training Job State Change' })).toBe(false);
   });
 
   test('the topic policy lets CloudWatch publish for this account\'s FSx alarm only', () => {
