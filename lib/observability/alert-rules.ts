@@ -104,7 +104,8 @@ export interface AlertThresholds {
   readonly diskFullFor?: Duration;
   /**
    * Mount points the disk alerts watch (node_exporter `mountpoint` label): absolute paths.
-   * @default ['/', '/opt/dlami/nvme'] (root and the P5 local NVMe)
+   * @default ['/', '/opt/dlami/nvme', '/opt/sagemaker'] (root, the P5 local NVMe, and the EBS volume HyperPod
+   * mounts at /opt/sagemaker, where the lifecycle puts Docker's data root)
    */
   readonly diskMountPoints?: string[];
   /**
@@ -277,7 +278,7 @@ export const DEFAULT_ALERT_THRESHOLDS: Readonly<Required<AlertThresholds>> = Obj
   diskUsedWarningPercent: 90,
   diskUsedCriticalPercent: 97,
   diskFullFor: Duration.minutes(5),
-  diskMountPoints: ['/', '/opt/dlami/nvme'],
+  diskMountPoints: ['/', '/opt/dlami/nvme', '/opt/sagemaker'],
   signalWindow: Duration.minutes(2),
   gpuIdlePercent: 10,
   gpuBusyPercent: 80,

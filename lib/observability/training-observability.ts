@@ -141,7 +141,8 @@ export interface TrainingObservabilityProps {
    */
   readonly grafanaAuthentication?: GrafanaAuthentication;
   /**
-   * Images of the exporters and the collector on the nodes (mirror them to ECR for a cluster without internet).
+   * Images of the exporters and the collector on the nodes. The defaults are pinned images in HyperPod's regional
+   * ECR registry, which a cluster without NAT pulls through the ecr.api/ecr.dkr endpoints.
    * @default - see ExporterImages
    */
   readonly exporterImages?: ExporterImages;

@@ -125,7 +125,7 @@ describe('rendered default rules', () => {
   test('leave no setting unfilled', () => {
     expect(defaultRules).not.toMatch(/\$\{\w+\}/);
     expect(defaultRules).toContain('DCGM_FI_DEV_GPU_TEMP) > 80\n');
-    expect(defaultRules).toContain('mountpoint=~"/|/opt/dlami/nvme"');
+    expect(defaultRules).toContain('mountpoint=~"/|/opt/dlami/nvme|/opt/sagemaker"');
   });
 });
 
