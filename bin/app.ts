@@ -2,7 +2,7 @@
 // The reference app: `npx cdk synth -c profile=swallow-70b|smoke -c availabilityZoneId=use1-az6 (required: the AZ
 //   ID of your GPU capacity)
 //   [-c alertEmail=oncall@example.com] [-c slackWorkspaceId=T… -c slackChannelId=C…]
-//   [-c servingModelKey=serving/swallow-70b/]` (the last adds a SageMaker endpoint, which bills while idle)
+//   [-c servingModelKey=checkpoints/serving/swallow-70b/]` (the last adds a SageMaker endpoint, which bills while idle)
 //   [-c compliance=full|nag|none]` (default full; see "Compliance at synth" below).
 import { Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';

@@ -1,3 +1,5 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -91,13 +93,27 @@ describe('profiles', () => {
 
   test('no serving endpoint unless asked for; servingModelKey adds one reading that prefix of the checkpoints bucket', () => {
     Template.fromStack(referenceStack(SMOKE)).resourceCountIs('AWS::SageMaker::Endpoint', 0);
-    const stack = new TrainingPlatformStack(testApp(), 'TrainingPlatform', { profile: SMOKE, availabilityZoneId: 'use1-az6', servingModelKey: 'serving/swallow-70b/' });
+    const stack = new TrainingPlatformStack(testApp(), 'TrainingPlatform', { profile: SMOKE, availabilityZoneId: 'use1-az6', servingModelKey: 'checkpoints/serving/swallow-70b/' });
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::SageMaker::Endpoint', 1);
     template.hasResourceProperties('AWS::SageMaker::Model', { PrimaryContainer: Match.objectLike({
       ModelDataSource: { S3DataSource: Match.objectLike({ CompressionType: 'None', S3DataType: 'S3Prefix' }) },
     }) });
     expect(new AwsSolutionsChecks().validateScope(stack).violations).toEqual([]);
+  });
+
+  test('the serving key docs/operations.md deploys lies under the checkpoints association, which nodes may write', () => {
+    const docs = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'operations.md'), 'utf8');
+    const key = /-c servingModelKey=(\S+?)`/.exec(docs)![1];
+    const stack = referenceStack(SMOKE);
+    const checkpoints = stack.storage.dataRepositories.find((r) => r.bucket === stack.storage.checkpointsBucket)!;
+    expect(key.startsWith(checkpoints.prefix)).toBe(true);
+    const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy'))
+      .flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+    expect(statements).toContainEqual(expect.objectContaining({
+      Action: expect.arrayContaining(['s3:PutObject']),
+      Resource: stack.resolve(checkpoints.bucket.arnForObjects(`${checkpoints.prefix}*`)),
+    }));
   });
 
   test('the availability zone ID reaches the compute subnet', () => {
