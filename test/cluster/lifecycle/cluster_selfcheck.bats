@@ -168,6 +168,36 @@ PY
   [[ "$(row nccl)" == *"SKIP  no shared directory for the job's log (fsx.mountPath, fsx.userDirectories)" ]]
 }
 
+@test "every Slurm step gives up when its nodes are not free within --step-timeout" {
+  selfcheck
+  [ "$status" -eq 0 ]
+  # The probe, container, DCGM and tracking steps.
+  [ "$(grep -c '^srun ' "$STUB_CALLS")" -eq 4 ]
+  [ -z "$(grep '^srun ' "$STUB_CALLS" | grep -v '^srun --immediate=120 ')" ]
+  # Slurm removes the NCCL job when it cannot start in time, and stops it when it runs too long.
+  grep -q '^sbatch .* --time=10:00 --deadline=now+720 ' "$STUB_CALLS"
+  : >"$STUB_CALLS"
+  selfcheck --step-timeout 30
+  [ "$(grep -c '^srun --immediate=30 ' "$STUB_CALLS")" -eq 4 ]
+  grep -q '^sbatch .* --time=2:30 --deadline=now+180 ' "$STUB_CALLS"
+  STUB_BUSY=1 selfcheck
+  [ "$status" -eq 1 ]
+  [[ "$output" != *"would wait for resources for ever"* ]]
+  [[ "$(row containers)" == *"FAIL  gpu: "*"failed (enroot/pyxis, or the image): srun: error: Unable to allocate resources: Requested nodes are busy" ]]
+  [[ "$(row dcgm)" == *"FAIL  gpu: 0 of 2 nodes passed: srun: error: Unable to allocate resources: Requested nodes are busy" ]]
+  [[ "$(row tracking)" == *"FAIL  a gpu node cannot read "* ]]
+  selfcheck --step-timeout 0
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"--step-timeout takes seconds, got '0'"* ]]
+}
+
+@test "a step that hangs on a node is stopped after --step-timeout" {
+  local started=$SECONDS
+  STUB_HANG=node-2 selfcheck --quick --step-timeout 1
+  ((SECONDS - started < 15))
+  [[ "$output" == *"cluster-selfcheck: "* ]]
+}
+
 @test "an unreadable secret and an unpublishable topic fail; unconfigured ones skip" {
   STUB_SECRET_LENGTH="" STUB_SNS_FAIL=1 selfcheck --quick
   [ "$status" -eq 1 ]
