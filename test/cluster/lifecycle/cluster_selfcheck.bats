@@ -195,7 +195,23 @@ PY
   local started=$SECONDS
   STUB_HANG=node-2 selfcheck --quick --step-timeout 1
   ((SECONDS - started < 15))
-  [[ "$output" == *"cluster-selfcheck: "* ]]
+  [ "$status" -eq 1 ]
+  [[ "$(row fsx)" == *"FAIL  only 2 of 3 nodes answered the probe (this node + gpu: 2)" ]]
+}
+
+@test "a node that never answers fails fsx/exporters/remote-write/lifecycle, naming how many answered" {
+  local silent="only 2 of 3 nodes answered the probe (this node + gpu: 2)" check
+  STUB_SILENT_NODES=node-2 selfcheck --quick
+  [ "$status" -eq 1 ]
+  for check in fsx fsx-write exporters remote-write lifecycle; do
+    [[ "$(row "$check")" == "$check "*"FAIL  $silent" ]]
+  done
+  # With what failed on the nodes that did answer.
+  STUB_SILENT_NODES=node-2 STUB_NOFSX=node-1 selfcheck --quick
+  [[ "$(row fsx)" == *"FAIL  $FSX not mounted on: node-1; $silent" ]]
+  # No node of the partition: srun could not start.
+  STUB_BUSY=1 selfcheck --quick
+  [[ "$(row fsx)" == *"FAIL  only 1 of 3 nodes answered the probe (this node + gpu: 2)" ]]
 }
 
 @test "an unreadable secret and an unpublishable topic fail; unconfigured ones skip" {
