@@ -9,6 +9,7 @@ setup() {
   mkdir -p "$STUB_STATE" "$HOME"
   PATH="$BATS_TEST_DIRNAME/selfcheck-stubs:$PATH"
   FSX="$BATS_TEST_TMPDIR/fsx"
+  export STUB_SHARED_DIR="$FSX"
   mkdir -p "$FSX/users" "$FSX/checkpoints" "$FSX/datasets/tokenized"
   SETTINGS="$BATS_TEST_TMPDIR/cluster-settings.json"
   python3 - "$BATS_TEST_DIRNAME/fixtures/cluster-settings.json" "$SETTINGS" "$FSX" <<'PY'
@@ -53,7 +54,7 @@ row() { grep -E "^$1 " <<<"$output"; }
   [[ "$(row tracking)" == *"PASS  a gpu node reads the secret (40 characters)" ]]
   [[ "$(row alerts)" == *"PASS  test message 5f1a-msg published to arn:aws:sns:us-east-1:111122223333:alerts"* ]]
   [[ "$output" == *"cluster-selfcheck: no check failed" ]]
-  [ -z "$(find "$FSX" -name '.selfcheck*')" ]
+  [ -z "$(find "$FSX" -name '*selfcheck*')" ]
   # The secret's value never reaches the terminal: only its length is asked for.
   grep -q "aws secretsmanager get-secret-value --region us-east-1 --secret-id arn:aws:secretsmanager:us-east-1:111122223333:secret:wandb-AbCdEf --query length(SecretString)" "$STUB_CALLS"
 }
@@ -144,10 +145,73 @@ PY
   STUB_DCGM_FAIL=node-2 STUB_NCCL=FAIL selfcheck
   [ "$status" -eq 1 ]
   [[ "$(row dcgm)" == *"FAIL  gpu: 1 of 2 nodes passed: FAIL: node-2: dcgmi diag -r 1: Memory failed. " ]]
-  [[ "$(row nccl)" == *"FAIL  gpu (2 nodes): 2 nodes: busbw 12.1 GB/s < floor 240 GB/s (log: $HOME/selfcheck-nccl-gpu-"* ]]
+  [[ "$(row nccl)" == *"FAIL  gpu (2 nodes): 2 nodes: busbw 12.1 GB/s < floor 240 GB/s (log: $FSX/users/selfcheck-nccl-$(id -un)-gpu-"*".out)" ]]
   STUB_NCCL=none selfcheck
   [[ "$(row nccl)" == *"FAIL  gpu: the NCCL check ended without a verdict"* ]]
   grep -q "^sbatch --wait --quiet --job-name=selfcheck-nccl -p gpu -N 2 " "$STUB_CALLS"
+}
+
+@test "the NCCL job's log goes to the shared user directory, which the job's nodes and this node both see" {
+  selfcheck
+  [[ "$(row nccl)" == *"PASS  gpu (2 nodes): "* ]]
+  grep -q "^sbatch .* -o $FSX/users/selfcheck-nccl-$(id -un)-gpu-[0-9]*\.out " "$STUB_CALLS"
+  # $HOME is not shared with the compute nodes: nothing may depend on it.
+  [ -z "$(ls -A "$HOME")" ]
+  # Kept when the check fails, for a look.
+  STUB_NCCL=FAIL selfcheck
+  [ -n "$(find "$FSX/users" -name 'selfcheck-nccl-*.out')" ]
+  python3 - "$SETTINGS" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1])); s["fsx"]["userDirectories"] = []; json.dump(s, open(sys.argv[1], "w"))
+PY
+  selfcheck
+  [[ "$(row nccl)" == *"SKIP  no shared directory for the job's log (fsx.mountPath, fsx.userDirectories)" ]]
+}
+
+@test "every Slurm step gives up when its nodes are not free within --step-timeout" {
+  selfcheck
+  [ "$status" -eq 0 ]
+  # The probe, container, DCGM and tracking steps.
+  [ "$(grep -c '^srun ' "$STUB_CALLS")" -eq 4 ]
+  [ -z "$(grep '^srun ' "$STUB_CALLS" | grep -v '^srun --immediate=120 ')" ]
+  # Slurm removes the NCCL job when it cannot start in time, and stops it when it runs too long.
+  grep -q '^sbatch .* --time=10:00 --deadline=now+720 ' "$STUB_CALLS"
+  : >"$STUB_CALLS"
+  selfcheck --step-timeout 30
+  [ "$(grep -c '^srun --immediate=30 ' "$STUB_CALLS")" -eq 4 ]
+  grep -q '^sbatch .* --time=2:30 --deadline=now+180 ' "$STUB_CALLS"
+  STUB_BUSY=1 selfcheck
+  [ "$status" -eq 1 ]
+  [[ "$output" != *"would wait for resources for ever"* ]]
+  [[ "$(row containers)" == *"FAIL  gpu: "*"failed (enroot/pyxis, or the image): srun: error: Unable to allocate resources: Requested nodes are busy" ]]
+  [[ "$(row dcgm)" == *"FAIL  gpu: 0 of 2 nodes passed: srun: error: Unable to allocate resources: Requested nodes are busy" ]]
+  [[ "$(row tracking)" == *"FAIL  a gpu node cannot read "* ]]
+  selfcheck --step-timeout 0
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"--step-timeout takes seconds, got '0'"* ]]
+}
+
+@test "a step that hangs on a node is stopped after --step-timeout" {
+  local started=$SECONDS
+  STUB_HANG=node-2 selfcheck --quick --step-timeout 1
+  ((SECONDS - started < 15))
+  [ "$status" -eq 1 ]
+  [[ "$(row fsx)" == *"FAIL  only 2 of 3 nodes answered the probe (this node + gpu: 2)" ]]
+}
+
+@test "a node that never answers fails fsx/exporters/remote-write/lifecycle, naming how many answered" {
+  local silent="only 2 of 3 nodes answered the probe (this node + gpu: 2)" check
+  STUB_SILENT_NODES=node-2 selfcheck --quick
+  [ "$status" -eq 1 ]
+  for check in fsx fsx-write exporters remote-write lifecycle; do
+    [[ "$(row "$check")" == "$check "*"FAIL  $silent" ]]
+  done
+  # With what failed on the nodes that did answer.
+  STUB_SILENT_NODES=node-2 STUB_NOFSX=node-1 selfcheck --quick
+  [[ "$(row fsx)" == *"FAIL  $FSX not mounted on: node-1; $silent" ]]
+  # No node of the partition: srun could not start.
+  STUB_BUSY=1 selfcheck --quick
+  [[ "$(row fsx)" == *"FAIL  only 1 of 3 nodes answered the probe (this node + gpu: 2)" ]]
 }
 
 @test "an unreadable secret and an unpublishable topic fail; unconfigured ones skip" {

@@ -50,6 +50,30 @@ docker_run() {
   [[ "$output" == *"scraped every 15s and written to $URL as Hostname=ip-10-1-38-128 cluster=swallow-70b"* ]]
 }
 
+# telemetry_block FILE: the collector configuration's service.telemetry section.
+telemetry_block() {
+  sed -n '/^service:$/,$p' "$1" | sed -n '/^  telemetry:$/,/^  [a-z]/p' | sed '$d'
+}
+
+@test "the collector serves its own metrics on 127.0.0.1:8888, where cluster-selfcheck reads them" {
+  run_step 70-observability
+  [ "$status" -eq 0 ]
+  local expected='  telemetry:
+    metrics:
+      level: basic
+      readers:
+        - pull:
+            exporter:
+              prometheus:
+                host: 127.0.0.1
+                port: 8888'
+  [ "$(telemetry_block "$CONF_DIR/collector.yaml")" = "$expected" ]
+  [ "$(telemetry_block "$FIXTURES/collector-gpu.yaml")" = "$expected" ]
+  # metrics.address is rejected by collectors from v0.128 on: the collector would not start.
+  [ -z "$(grep -E '^ +address:' "$CONF_DIR/collector.yaml")" ]
+  grep -qF 'curl -sf -m 5 http://127.0.0.1:8888/metrics' "$LIFECYCLE_SRC/bin/cluster-selfcheck"
+}
+
 @test "runs node_exporter, the DCGM exporter and the collector as restarting host-network containers" {
   gpu_efa_node
   run_step 70-observability

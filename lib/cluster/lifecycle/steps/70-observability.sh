@@ -23,6 +23,8 @@ readonly DCGM_JOB_MAPPING_DIR=/run/slurm/dcgm-job-mapping
 # Where the rendered configuration is mounted in the DCGM exporter and collector containers.
 readonly CONTAINER_CONF_DIR=/etc/hyperpod/observability
 readonly SPEC_LABEL=cdk-hyperpod-training.spec
+# The collector's own metrics; bin/cluster-selfcheck queries this port.
+readonly COLLECTOR_METRICS_PORT=8888
 
 # observability_settings: the validated settings, one per line: remote-write URL, region, scrape interval,
 # cluster name and the collector, node_exporter and DCGM exporter images. Nothing when not configured.
@@ -130,6 +132,11 @@ run_container() {
 # labels go in as the exporter's external labels: they reach every series (up included) and never overwrite
 # a label a series already has, so the DCGM exporter's own Hostname stays. Metric names pass through
 # unchanged (add_metric_suffixes: false): the alert rules query the exporters' names.
+# service.telemetry: the collector's own metrics (otelcol_exporter_sent_metric_points...) on 127.0.0.1:8888, where
+# cluster-selfcheck reads them. Set, not left to the default, in the `readers` form: `metrics.address` is deprecated
+# since collector v0.111 (open-telemetry/opentelemetry-collector#11205), ignored from v0.123 and rejected from
+# v0.128 (GoogleCloudPlatform/opentelemetry-operations-collector#341); ADOT v0.43.1 is collector v0.117
+# (aws-otel-collector docs/releases/v0.43.0.md) and HyperPod's otel_collector image is newer: both read `readers`.
 collector_config() {
   local host=$1 cluster=$2 url=$3 region=$4 interval=$5 gpus=$6 job jobs=(node:9100)
   if ((gpus > 0)); then jobs+=(dcgm:9400); fi
@@ -163,6 +170,15 @@ exporters:
       Hostname: "$host"
       cluster: "$cluster"
 service:
+  telemetry:
+    metrics:
+      level: basic
+      readers:
+        - pull:
+            exporter:
+              prometheus:
+                host: 127.0.0.1
+                port: $COLLECTOR_METRICS_PORT
   extensions: [sigv4auth]
   pipelines:
     metrics:
