@@ -102,8 +102,8 @@ ensure_image() {
     fi
   fi
   retry 3 5 docker pull --quiet "$image" >/dev/null ||
-    die "cannot pull $image: the node needs a route to its registry (a NAT gateway, or VPC endpoints for" \
-      "an ECR mirror) and, for ECR, pull permission on the repository"
+    die "cannot pull $image: the node needs a route to its registry (for ECR, the ecr.api and ecr.dkr VPC" \
+      "endpoints or a NAT gateway) and, for ECR, pull permission on the repository"
   log INFO "pulled $image"
 }
 
