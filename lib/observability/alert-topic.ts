@@ -11,6 +11,8 @@ export interface AlertTopicProps {
 
 /** AWS services that publish alerts to the topic: Prometheus alert manager, EventBridge, CloudWatch alarms. */
 const PUBLISHERS = ['aps.amazonaws.com', 'events.amazonaws.com', 'cloudwatch.amazonaws.com'];
+/** Keys whose policy already lets the publishers use them: two topics on one key need the statement once. */
+const KEYS_OPEN_TO_PUBLISHERS = new WeakSet<kms.IKey>();
 
 /**
  * The one SNS topic every alert goes to: Standard (AMP's alert manager cannot publish to FIFO topics), KMS-
@@ -22,6 +24,8 @@ export class AlertTopic extends sns.Topic {
   constructor(scope: Construct, id: string, props: AlertTopicProps) {
     super(scope, id, { masterKey: props.encryptionKey, enforceSSL: true });
     this.encryptionKey = props.encryptionKey;
+    if (KEYS_OPEN_TO_PUBLISHERS.has(props.encryptionKey)) return;
+    KEYS_OPEN_TO_PUBLISHERS.add(props.encryptionKey);
     props.encryptionKey.addToResourcePolicy(new iam.PolicyStatement({
       sid: 'AlertPublishersEncrypt',
       principals: PUBLISHERS.map((service) => new iam.ServicePrincipal(service)),

@@ -200,6 +200,9 @@ export const HYPERPOD_EVENT_DETAIL_TYPES = [
   'SageMaker HyperPod Cluster Event',
 ];
 
+/** How often Alertmanager repeats the Watchdog to the heartbeat topic. */
+const HEARTBEAT_INTERVAL = Duration.minutes(5);
+
 /**
  * Monitoring for a training cluster: an Amazon Managed Service for Prometheus workspace fed by exporters on
  * every node, alert rules (GPU health, EFA, nodes, disks, training stalls, stragglers) that page through an
@@ -213,6 +216,13 @@ export class TrainingObservability extends Construct implements IClusterObservab
   public readonly remoteWriteUrl: string;
   public readonly rules: aps.CfnRuleGroupsNamespace;
   public readonly alertTopic: AlertTopic;
+  /**
+   * Receives the always-firing Watchdog alert every 5 minutes; the heartbeat alarm pages on the alert topic
+   * when it stops, which proves rules, workspace, Alertmanager and SNS end to end.
+   */
+  public readonly heartbeatTopic: AlertTopic;
+  /** In ALARM when no Watchdog reached `heartbeatTopic` for 20 minutes (missing data counts as none). */
+  public readonly heartbeatAlarm: cloudwatch.Alarm;
   public readonly encryptionKey: kms.IKey;
   /** The Grafana workspace, when `grafana` is on. */
   public readonly grafanaWorkspace?: grafana.CfnWorkspace;
@@ -230,8 +240,11 @@ export class TrainingObservability extends Construct implements IClusterObservab
     });
     restrictGrantsToAwsServices(this.encryptionKey);
     this.alertTopic = new AlertTopic(this, 'AlertTopic', { encryptionKey: this.encryptionKey });
+    this.heartbeatTopic = new AlertTopic(this, 'HeartbeatTopic', { encryptionKey: this.encryptionKey });
     this.workspace = this.createWorkspace(removalPolicy);
     this.alertTopic.allowPrometheusAlerts(this.workspace.attrArn);
+    this.heartbeatTopic.allowPrometheusAlerts(this.workspace.attrArn);
+    this.heartbeatAlarm = this.createHeartbeatAlarm();
     this.remoteWriteUrl = `${this.workspace.attrPrometheusEndpoint}api/v1/remote_write`;
     this.rules = new aps.CfnRuleGroupsNamespace(this, 'Rules', {
       name: 'training-alerts',
@@ -347,6 +360,30 @@ export class TrainingObservability extends Construct implements IClusterObservab
     return alarm;
   }
 
+  /**
+   * The dead man's switch: SNS counts every message published to a topic, subscribers or not
+   * (NumberOfMessagesPublished, Amazon SNS CloudWatch metrics), so fewer than one Watchdog in two periods of
+   * twice its interval means the alerting path is broken. Missing data is breaching: a topic that never
+   * received anything is as broken as one that stopped.
+   */
+  private createHeartbeatAlarm(): cloudwatch.Alarm {
+    const alarm = new cloudwatch.Alarm(this, 'HeartbeatMissing', {
+      alarmDescription: `${this.node.path}: no Watchdog alert reached the heartbeat topic for `
+        + `${HEARTBEAT_INTERVAL.toMinutes() * 4} minutes: Prometheus rules, Alertmanager or SNS are broken, no alert would page`,
+      metric: this.heartbeatTopic.metricNumberOfMessagesPublished({
+        statistic: 'Sum', period: Duration.minutes(HEARTBEAT_INTERVAL.toMinutes() * 2),
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 2,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    alarm.addAlarmAction(new cwActions.SnsAction(this.alertTopic));
+    alarm.addOkAction(new cwActions.SnsAction(this.alertTopic));
+    this.alertTopic.allowCloudWatchAlarm(alarm.alarmArn);
+    return alarm;
+  }
+
   private createWorkspace(removalPolicy: RemovalPolicy): aps.CfnWorkspace {
     const logGroup = new logs.LogGroup(this, 'WorkspaceLogs', {
       // Vended-logs prefix, and unique per stack (its UUID): a retained group never blocks a later stack.
@@ -360,7 +397,10 @@ export class TrainingObservability extends Construct implements IClusterObservab
       alias: this.node.path.replace(/\//g, '-').slice(0, 100),
       kmsKeyArn: this.encryptionKey.keyArn,
       loggingConfiguration: { logGroupArn: `${logGroup.logGroupArn}` },
-      alertManagerDefinition: renderAlertmanagerDefinition({ topicArn: this.alertTopic.topicArn, region: Stack.of(this).region }),
+      alertManagerDefinition: renderAlertmanagerDefinition({
+        topicArn: this.alertTopic.topicArn, heartbeatTopicArn: this.heartbeatTopic.topicArn,
+        heartbeatInterval: HEARTBEAT_INTERVAL, region: Stack.of(this).region,
+      }),
     });
     workspace.applyRemovalPolicy(removalPolicy);
     workspace.node.addDependency(logGroup);

@@ -167,10 +167,13 @@ describe('TrainingObservability', () => {
     expect(eventMatches(pattern, { ...sample, 'detail-type': 'SageMaker Training Job State Change' })).toBe(false);
   });
 
-  test('the topic policy lets CloudWatch publish for this account\'s FSx alarm only', () => {
-    const policy = Object.values(template.findResources('AWS::SNS::TopicPolicy'))[0].Properties.PolicyDocument.Statement;
-    const alarmId = Object.keys(template.findResources('AWS::CloudWatch::Alarm'))[0];
-    expect(policy).toContainEqual({
+  test('the topic policy lets CloudWatch publish for this account\'s alarms only (FSx capacity, heartbeat)', () => {
+    const policy = Object.values(template.findResources('AWS::SNS::TopicPolicy', {
+      Properties: { Topics: [stack.resolve(observability.alertTopic.topicArn)] },
+    }))[0].Properties.PolicyDocument.Statement;
+    const alarmIds = Object.keys(template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarmIds).toHaveLength(2);
+    for (const alarmId of alarmIds) expect(policy).toContainEqual({
       Sid: expect.any(String),
       Effect: 'Allow',
       Principal: { Service: 'cloudwatch.amazonaws.com' },
@@ -180,6 +183,30 @@ describe('TrainingObservability', () => {
         StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
         ArnLike: { 'aws:SourceArn': { 'Fn::GetAtt': [alarmId, 'Arn'] } },
       },
+    });
+  });
+
+  test('dead man\'s switch: the Watchdog goes to its own topic every 5m, and an alarm pages when it stops', () => {
+    const ws = Object.values(template.findResources('AWS::APS::Workspace'))[0];
+    const definition = ws.Properties.AlertManagerDefinition['Fn::Join'][1]
+      .map((part: unknown) => (typeof part === 'string' ? part : JSON.stringify(part))).join('');
+    const heartbeatTopic = stack.getLogicalId(observability.heartbeatTopic.node.defaultChild as never);
+    expect(definition).toMatch(/- receiver: "heartbeat"\n\s+matchers: \["alertname=Watchdog"\](\n\s+\w+: .*)*\n\s+repeat_interval: "5m"/);
+    expect(definition).toMatch(new RegExp(`- name: "heartbeat"\\n\\s+sns_configs:\\n\\s+- topic_arn: "\\{"Ref":"${heartbeatTopic}"\\}"`));
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [stack.resolve(observability.heartbeatTopic.topicArn)],
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({
+        Principal: { Service: 'aps.amazonaws.com' },
+        Condition: Match.objectLike({ ArnEquals: { 'aws:SourceArn': stack.resolve(observability.workspace.attrArn) } }),
+      })]) },
+    });
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: stack.resolve(observability.encryptionKey.keyArn) });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SNS', MetricName: 'NumberOfMessagesPublished', Statistic: 'Sum', Period: 600,
+      Dimensions: [{ Name: 'TopicName', Value: { 'Fn::GetAtt': [heartbeatTopic, 'TopicName'] } }],
+      ComparisonOperator: 'LessThanThreshold', Threshold: 1, EvaluationPeriods: 2, TreatMissingData: 'breaching',
+      AlarmActions: [stack.resolve(observability.alertTopic.topicArn)],
+      OKActions: [stack.resolve(observability.alertTopic.topicArn)],
     });
   });
 
