@@ -737,6 +737,29 @@ const HAS_PROMTOOL = (() => {
   }
 })();
 
+interface InputSeries { series: string; values: string }
+interface Sample { labels: string; value: number }
+
+/** The panel query, made concrete, evaluated by promtool on 15-second samples: promtool's report ('SUCCESS' or the diff). */
+function evaluate(expr: string, series: InputSeries[], evalTime: string, samples: Sample[]): string {
+  const suite = {
+    rule_files: ['empty.yml'],
+    evaluation_interval: '15s',
+    tests: [{ interval: '15s', input_series: series, promql_expr_test: [{ expr: concrete(expr), eval_time: evalTime, exp_samples: samples }] }],
+  };
+  try {
+    return promtool(['test', 'rules', 'test.json'], { 'test.json': JSON.stringify(suite), 'empty.yml': 'groups: []\n' });
+  } catch (e) {
+    const { stdout, stderr } = e as { stdout?: string; stderr?: string };
+    return `${stdout ?? ''}${stderr ?? ''}`;
+  }
+}
+
+function panelOf(file: string, title: string): Panel {
+  const doc = DOCS.find(([f]) => f === file)![1];
+  return allPanels(doc.panels).find((p) => p.title === title)!;
+}
+
 describe('dashboards', () => {
   test('there are the four dashboards, each parses, with unique uids and titles', () => {
     expect(DASHBOARD_FILES).toEqual(['efa.json', 'gpu-dcgm.json', 'nodes.json', 'training-overview.json']);
@@ -833,5 +856,39 @@ describe('dashboards', () => {
     const out = promtool(['test', 'rules', 'test.json'], { 'test.json': JSON.stringify(suite), 'empty.yml': 'groups: []\n' });
 
     expect(out).toContain('SUCCESS');
+  });
+
+  // DCGM_FI_DEV_*_VIOLATION count nanoseconds of throttling: the DCGM field reference
+  // (docs.nvidia.com/datacenter/dcgm/latest/dcgm-api/dcgm-api-field-ids.html#c.DCGM_FI_DEV_POWER_VIOLATION), NVML's
+  // nvmlViolationTime_t ("violationTime in Nanoseconds"), and dcgm-exporter's etc/default-counters.csv since
+  // NVIDIA/dcgm-exporter#589 (commit e61056b, "us->ns"). Their rate is nanoseconds per second: / 1e9 is the share.
+  test('violation counters are nanoseconds: every query divides their rate by 1e9, none by 1e6', () => {
+    const exprs = DOCS.flatMap(([, doc]) => queriesOf(doc)).filter((e) => /_VIOLATION\b/.test(e));
+    expect(exprs.length).toBeGreaterThan(0);
+    for (const expr of exprs) {
+      expect({ expr, perNanosecond: /\)\s*\/\s*1e9$/.test(expr), microseconds: /1e6|1000000/.test(expr) })
+        .toEqual({ expr, perNanosecond: true, microseconds: false });
+    }
+  });
+
+  (HAS_PROMTOOL ? test : test.skip)('clock throttling is the share of time the worst GPU of a node was throttled (promtool, ns counters)', () => {
+    const panel = panelOf('gpu-dcgm.json', 'Clock throttling');
+    const [thermal, power] = panel.targets!.map((t) => t.expr!);
+    // Eight GPUs per node, counters in nanoseconds since boot, sampled every 15 s. On node-a GPU 0 is held back for
+    // temperature a quarter of the time (3.75e9 ns a sample) and GPU 3 a tenth (1.5e9 ns), GPU 5 for power a tenth;
+    // every other counter stands still at its boot-time total. The worst GPU, not the sum over eight, is the node's value.
+    const gpu = (metric: string, host: string, i: number, values: string) =>
+      ({ series: `${metric}{cluster="c1", Hostname="${host}", gpu="${i}", UUID="GPU-${host}-${i}"}`, values });
+    const node = (metric: string, host: string, nsPerSample: Record<number, number>) =>
+      [...Array(8).keys()].map((i) => gpu(metric, host, i, i in nsPerSample ? `4.2e11+${nsPerSample[i]}x40` : '1.3e12+0x40'));
+    const series = [
+      ...node('DCGM_FI_DEV_THERMAL_VIOLATION', 'node-a', { 0: 3.75e9, 3: 1.5e9 }), ...node('DCGM_FI_DEV_THERMAL_VIOLATION', 'node-b', {}),
+      ...node('DCGM_FI_DEV_POWER_VIOLATION', 'node-a', { 5: 1.5e9 }), ...node('DCGM_FI_DEV_POWER_VIOLATION', 'node-b', {}),
+    ];
+    const perNode = (a: number, b: number) =>
+      [{ labels: '{cluster="c1", Hostname="node-a"}', value: a }, { labels: '{cluster="c1", Hostname="node-b"}', value: b }];
+
+    expect(evaluate(thermal, series, '5m', perNode(0.25, 0))).toContain('SUCCESS');
+    expect(evaluate(power, series, '5m', perNode(0.1, 0))).toContain('SUCCESS');
   });
 });
