@@ -953,4 +953,23 @@ describe('dashboards', () => {
       { labels: '{cluster="c1", Hostname="node-b"}', value: 8 * 2e10 },
     ])).toContain('SUCCESS');
   });
+
+  (HAS_PROMTOOL ? test : test.skip)('an EFA query that combines the RDMA read and write error counters counts one without the other (promtool)', () => {
+    const combined = DOCS.flatMap(([, doc]) => queriesOf(doc))
+      .filter((e) => e.includes('node_amazonefa_rdma_read_wr_err') && e.includes('node_amazonefa_rdma_write_wr_err'));
+    expect(combined.length).toBeGreaterThan(0);
+    // Older Nitro versions publish no node_amazonefa_rdma_write_wr_err at all (see the EfaRdmaErrors rule). Over the hour
+    // ($__range) to 1 h: 480 failed reads (2 every 15 s) on one device, 240 failed writes on another.
+    const device = (counter: string, dev: string, values: string) =>
+      ({ series: `node_amazonefa_${counter}{cluster="c1", Hostname="ip-10-1-0-3", device="${dev}", port="1"}`, values });
+    const reads = device('rdma_read_wr_err', 'rdmap16s27', '0+2x300');
+    const writes = device('rdma_write_wr_err', 'rdmap32s27', '0+1x300');
+    for (const expr of combined) {
+      const total = `sum(${expr})`;
+      for (const [series, value] of [[[reads], 480], [[writes], 240], [[reads, writes], 720]] as Array<[InputSeries[], number]>) {
+        expect({ expr, series: series.map((s) => s.series), out: evaluate(total, series, '1h', [{ labels: '{}', value }]) })
+          .toEqual({ expr, series: series.map((s) => s.series), out: expect.stringContaining('SUCCESS') });
+      }
+    }
+  });
 });
