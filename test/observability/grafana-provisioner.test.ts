@@ -723,7 +723,7 @@ function metricNames(expr: string): string[] {
     .replace(/\{[^}]*\}/g, '')
     .replace(/\[[^\]]*\]/g, '')
     .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, '')
-    .replace(/,\s*Hostname\s*\)/g, ')')
+    .replace(/,\s*(?:Hostname|cluster)\s*\)/g, ')')
     .replace(/\b\d+(\.\d+)?(e[+-]?\d+)?\b/gi, '');
   return (stripped.match(/[A-Za-z_:][A-Za-z0-9_:]*/g) ?? []).filter((w) => !PROMQL_WORDS.has(w));
 }
@@ -735,7 +735,8 @@ function ratedMetrics(expr: string): string[] {
 
 /** Grafana's variables replaced by values PromQL accepts, for checking with promtool. */
 function concrete(expr: string): string {
-  return expr.replace(/\$__rate_interval/g, '1m').replace(/\$__range/g, '1h').replace(/\$window/g, '15m').replace(/\$Hostname/g, '.*');
+  return expr.replace(/\$__rate_interval/g, '1m').replace(/\$__range/g, '1h').replace(/\$window/g, '15m')
+    .replace(/\$Hostname/g, '.*').replace(/\$cluster/g, '.*');
 }
 
 function promtool(args: string[], files: Record<string, string>): string {
@@ -789,11 +790,16 @@ describe('dashboards', () => {
     for (const [, d] of DOCS) expect(d.uid).toMatch(/^[A-Za-z0-9_-]{1,40}$/);
   });
 
-  test.each(DOCS)('%s: schema, Hostname variable, unique panel ids', (_file, doc) => {
+  test.each(DOCS)('%s: schema, Cluster and Hostname variables, unique panel ids', (_file, doc) => {
     expect(doc.schemaVersion).toBeGreaterThanOrEqual(36);
-    const hostname = doc.templating.list.find((v) => v.name === 'Hostname');
+    const names = doc.templating.list.map((v) => v.name);
+    const [cluster, hostname] = ['cluster', 'Hostname'].map((n) => doc.templating.list.find((v) => v.name === n));
+    // Every series carries cluster (the collector's external label); Grafana resolves a variable after those before it.
+    expect(cluster).toMatchObject({ type: 'query', datasource: { uid: provisioner.DATASOURCE_VARIABLE } });
+    expect(String(cluster?.query)).toMatch(/^label_values\(\w+, cluster\)$/);
     expect(hostname).toMatchObject({ type: 'query', datasource: { uid: provisioner.DATASOURCE_VARIABLE } });
-    expect(String(hostname?.query)).toMatch(/^label_values\(\w+, Hostname\)$/);
+    expect(String(hostname?.query)).toMatch(/^label_values\(\w+\{cluster=~"\$cluster"\}, Hostname\)$/);
+    expect(names.indexOf('cluster')).toBeLessThan(names.indexOf('Hostname'));
     const ids = allPanels(doc.panels).map((p) => (p as { id?: number }).id);
     expect(new Set(ids).size).toBe(ids.length);
   });
@@ -840,6 +846,15 @@ describe('dashboards', () => {
       .toEqual(['gauge', 'gauge', 'gauge']);
     expect(['DCGM_FI_DEV_POWER_VIOLATION', 'node_amazonefa_rdma_read_wr_err'].map((m) => METRIC_TYPES.get(m)))
       .toEqual(['counter', 'counter']);
+  });
+
+  test.each(DOCS)('%s: every series selector is narrowed to the Cluster variable', (_file, doc) => {
+    for (const expr of queriesOf(doc).filter((e) => !e.startsWith('label_values'))) {
+      const selectors = [...expr.matchAll(/\b([A-Za-z_:][A-Za-z0-9_:]*)(\{[^}]*\})?/g)].filter((m) => KNOWN_METRICS.has(m[1]));
+      expect(selectors.length).toBeGreaterThan(0);
+      expect({ expr, unnarrowed: selectors.filter((m) => !m[2]?.includes('cluster=~"$cluster"')).map((m) => m[1]) })
+        .toEqual({ expr, unnarrowed: [] });
+    }
   });
 
   test('the metric-name extraction catches an unknown metric', () => {
