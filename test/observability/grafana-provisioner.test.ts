@@ -661,27 +661,42 @@ describe('errors, timeouts and the token', () => {
 // ---------------------------------------------------------------------------------------------------------------
 // The dashboards shipped in lib/observability/dashboards
 
-/** Metric names the node collectors ship: DCGM exporter (default and extended lists), EFA exporter, node_exporter. */
-const KNOWN_METRICS = new Set([
-  'DCGM_FI_DEV_GPU_UTIL', 'DCGM_FI_PROF_SM_ACTIVE', 'DCGM_FI_PROF_PIPE_TENSOR_ACTIVE', 'DCGM_FI_DEV_GPU_TEMP',
-  'DCGM_FI_DEV_POWER_USAGE', 'DCGM_FI_DEV_FB_USED', 'DCGM_FI_DEV_FB_FREE', 'DCGM_FI_DEV_XID_ERRORS',
-  'DCGM_FI_DEV_ECC_DBE_VOL_TOTAL', 'DCGM_FI_DEV_ROW_REMAP_FAILURE', 'DCGM_FI_DEV_THERMAL_VIOLATION',
-  'DCGM_FI_DEV_POWER_VIOLATION', 'DCGM_FI_DEV_NVLINK_REPLAY_ERROR_COUNT_TOTAL',
-  'DCGM_FI_DEV_NVLINK_RECOVERY_ERROR_COUNT_TOTAL', 'DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL',
-  'node_amazonefa_tx_bytes', 'node_amazonefa_rx_bytes', 'node_amazonefa_rx_drops', 'node_amazonefa_retrans_pkts',
-  'node_amazonefa_retrans_timeout_events', 'node_amazonefa_unresponsive_remote_events',
-  'node_amazonefa_impaired_remote_conn_events', 'node_amazonefa_rdma_read_wr_err', 'node_amazonefa_rdma_write_wr_err',
-  'node_cpu_seconds_total', 'node_load1', 'node_memory_MemAvailable_bytes', 'node_memory_MemTotal_bytes',
-  'node_filesystem_avail_bytes', 'node_filesystem_size_bytes', 'node_disk_read_bytes_total',
-  'node_disk_written_bytes_total', 'node_network_receive_bytes_total', 'node_network_transmit_bytes_total',
-  'node_network_receive_errs_total', 'node_network_transmit_errs_total', 'node_network_receive_drop_total',
-  'node_network_transmit_drop_total', 'node_uname_info',
-]);
+/** The DCGM exporter's field list as the nodes get it: field name -> Prometheus type (label fields are no series). */
+const DCGM_CSV = path.join(__dirname, '../../lib/cluster/lifecycle/observability/dcgm-metrics.csv');
+/**
+ * Types the field list gets wrong. DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL (field 449) is a throughput DCGM computes from
+ * NVML's cumulative NVLink counters at each sample: a gauge that goes up and down, although dcgm-exporter's counters
+ * files (and so this one) declare it counter (NVIDIA/dcgm-exporter#417 "counter value goes down", #658). Drop an entry
+ * once dcgm-metrics.csv says the same.
+ */
+const DCGM_TYPE_CORRECTIONS: Record<string, string> = { DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL: 'gauge' };
+const DCGM_FIELDS: Map<string, string> = new Map(fs.readFileSync(DCGM_CSV, 'utf8').split('\n')
+  .filter((line) => line.trim() !== '' && !line.startsWith('#'))
+  .map((line) => line.split(',').map((cell) => cell.trim()))
+  .filter(([, type]) => type !== 'label')
+  .map(([field, type]) => [field, DCGM_TYPE_CORRECTIONS[field] ?? type]));
+
+/** The other exporters' series the dashboards may query, with their types: the EFA counters and node_exporter. */
+const OTHER_METRICS: Record<string, 'counter' | 'gauge'> = {
+  node_amazonefa_tx_bytes: 'counter', node_amazonefa_rx_bytes: 'counter', node_amazonefa_rx_drops: 'counter',
+  node_amazonefa_retrans_pkts: 'counter', node_amazonefa_retrans_timeout_events: 'counter',
+  node_amazonefa_unresponsive_remote_events: 'counter', node_amazonefa_impaired_remote_conn_events: 'counter',
+  node_amazonefa_rdma_read_wr_err: 'counter', node_amazonefa_rdma_write_wr_err: 'counter',
+  node_cpu_seconds_total: 'counter', node_load1: 'gauge', node_memory_MemAvailable_bytes: 'gauge',
+  node_memory_MemTotal_bytes: 'gauge', node_filesystem_avail_bytes: 'gauge', node_filesystem_size_bytes: 'gauge',
+  node_disk_read_bytes_total: 'counter', node_disk_written_bytes_total: 'counter',
+  node_network_receive_bytes_total: 'counter', node_network_transmit_bytes_total: 'counter',
+  node_network_receive_errs_total: 'counter', node_network_transmit_errs_total: 'counter',
+  node_network_receive_drop_total: 'counter', node_network_transmit_drop_total: 'counter', node_uname_info: 'gauge',
+};
+/** Metric names the node collectors ship, with their Prometheus types: the DCGM fields of dcgm-metrics.csv and the rest. */
+const METRIC_TYPES = new Map([...DCGM_FIELDS, ...Object.entries(OTHER_METRICS)]);
+const KNOWN_METRICS = new Set(METRIC_TYPES.keys());
 const PROMQL_WORDS = new Set([
   'sum', 'avg', 'min', 'max', 'count', 'quantile', 'topk', 'bottomk', 'by', 'without', 'on', 'ignoring',
   'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset', 'rate', 'irate', 'increase', 'changes',
   'avg_over_time', 'max_over_time', 'min_over_time', 'scalar', 'vector', 'sort', 'sort_desc', 'clamp_min',
-  'clamp_max', 'label_values',
+  'clamp_max', 'label_values', 'label_replace',
 ]);
 
 interface Panel { type: string; title?: string; datasource?: { type?: string; uid?: string }; targets?: Array<{ expr?: string; datasource?: { uid?: string } }>; panels?: Panel[] }
@@ -708,14 +723,20 @@ function metricNames(expr: string): string[] {
     .replace(/\{[^}]*\}/g, '')
     .replace(/\[[^\]]*\]/g, '')
     .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, '')
-    .replace(/,\s*Hostname\s*\)/g, ')')
+    .replace(/,\s*(?:Hostname|cluster)\s*\)/g, ')')
     .replace(/\b\d+(\.\d+)?(e[+-]?\d+)?\b/gi, '');
   return (stripped.match(/[A-Za-z_:][A-Za-z0-9_:]*/g) ?? []).filter((w) => !PROMQL_WORDS.has(w));
 }
 
+/** The metrics a PromQL expression takes the rate or increase of: the selectors directly inside rate, irate, increase. */
+function ratedMetrics(expr: string): string[] {
+  return [...expr.matchAll(/\b(?:rate|irate|increase)\s*\(\s*([A-Za-z_:][A-Za-z0-9_:]*)/g)].map((m) => m[1]);
+}
+
 /** Grafana's variables replaced by values PromQL accepts, for checking with promtool. */
 function concrete(expr: string): string {
-  return expr.replace(/\$__rate_interval/g, '1m').replace(/\$__range/g, '1h').replace(/\$window/g, '15m').replace(/\$Hostname/g, '.*');
+  return expr.replace(/\$__rate_interval/g, '1m').replace(/\$__range/g, '1h').replace(/\$window/g, '15m')
+    .replace(/\$Hostname/g, '.*').replace(/\$cluster/g, '.*');
 }
 
 function promtool(args: string[], files: Record<string, string>): string {
@@ -737,6 +758,29 @@ const HAS_PROMTOOL = (() => {
   }
 })();
 
+interface InputSeries { series: string; values: string }
+interface Sample { labels: string; value: number }
+
+/** The panel query, made concrete, evaluated by promtool on 15-second samples: promtool's report ('SUCCESS' or the diff). */
+function evaluate(expr: string, series: InputSeries[], evalTime: string, samples: Sample[]): string {
+  const suite = {
+    rule_files: ['empty.yml'],
+    evaluation_interval: '15s',
+    tests: [{ interval: '15s', input_series: series, promql_expr_test: [{ expr: concrete(expr), eval_time: evalTime, exp_samples: samples }] }],
+  };
+  try {
+    return promtool(['test', 'rules', 'test.json'], { 'test.json': JSON.stringify(suite), 'empty.yml': 'groups: []\n' });
+  } catch (e) {
+    const { stdout, stderr } = e as { stdout?: string; stderr?: string };
+    return `${stdout ?? ''}${stderr ?? ''}`;
+  }
+}
+
+function panelOf(file: string, title: string): Panel {
+  const doc = DOCS.find(([f]) => f === file)![1];
+  return allPanels(doc.panels).find((p) => p.title === title)!;
+}
+
 describe('dashboards', () => {
   test('there are the four dashboards, each parses, with unique uids and titles', () => {
     expect(DASHBOARD_FILES).toEqual(['efa.json', 'gpu-dcgm.json', 'nodes.json', 'training-overview.json']);
@@ -746,11 +790,16 @@ describe('dashboards', () => {
     for (const [, d] of DOCS) expect(d.uid).toMatch(/^[A-Za-z0-9_-]{1,40}$/);
   });
 
-  test.each(DOCS)('%s: schema, Hostname variable, unique panel ids', (_file, doc) => {
+  test.each(DOCS)('%s: schema, Cluster and Hostname variables, unique panel ids', (_file, doc) => {
     expect(doc.schemaVersion).toBeGreaterThanOrEqual(36);
-    const hostname = doc.templating.list.find((v) => v.name === 'Hostname');
+    const names = doc.templating.list.map((v) => v.name);
+    const [cluster, hostname] = ['cluster', 'Hostname'].map((n) => doc.templating.list.find((v) => v.name === n));
+    // Every series carries cluster (the collector's external label); Grafana resolves a variable after those before it.
+    expect(cluster).toMatchObject({ type: 'query', datasource: { uid: provisioner.DATASOURCE_VARIABLE } });
+    expect(String(cluster?.query)).toMatch(/^label_values\(\w+, cluster\)$/);
     expect(hostname).toMatchObject({ type: 'query', datasource: { uid: provisioner.DATASOURCE_VARIABLE } });
-    expect(String(hostname?.query)).toMatch(/^label_values\(\w+, Hostname\)$/);
+    expect(String(hostname?.query)).toMatch(/^label_values\(\w+\{cluster=~"\$cluster"\}, Hostname\)$/);
+    expect(names.indexOf('cluster')).toBeLessThan(names.indexOf('Hostname'));
     const ids = allPanels(doc.panels).map((p) => (p as { id?: number }).id);
     expect(new Set(ids).size).toBe(ids.length);
   });
@@ -772,6 +821,39 @@ describe('dashboards', () => {
       const names = metricNames(expr);
       expect({ expr, names: names.length > 0 }).toEqual({ expr, names: true });
       expect({ expr, unknown: names.filter((n) => !KNOWN_METRICS.has(n)) }).toEqual({ expr, unknown: [] });
+    }
+  });
+
+  test.each(DOCS)('%s: no rate(), irate() or increase() over a gauge', (_file, doc) => {
+    for (const expr of queriesOf(doc)) {
+      const gauges = ratedMetrics(expr).filter((m) => METRIC_TYPES.get(m) !== 'counter');
+      expect({ expr, gauges }).toEqual({ expr, gauges: [] });
+    }
+  });
+
+  test('every DCGM field a dashboard queries is in dcgm-metrics.csv, which the exporter on the nodes reads', () => {
+    const fields = [...new Set(DOCS.flatMap(([, doc]) => queriesOf(doc).flatMap(metricNames)).filter((n) => n.startsWith('DCGM_')))];
+    expect(fields.length).toBeGreaterThan(10);
+    expect(fields.filter((f) => !DCGM_FIELDS.has(f))).toEqual([]);
+    expect(fields).toEqual(expect.arrayContaining(['DCGM_FI_PROF_NVLINK_TX_BYTES', 'DCGM_FI_PROF_NVLINK_RX_BYTES']));
+    for (const field of Object.keys(DCGM_TYPE_CORRECTIONS)) expect(DCGM_FIELDS.has(field)).toBe(true);
+  });
+
+  test('the rate check knows counters from gauges', () => {
+    expect(ratedMetrics('sum(rate(DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL{Hostname=~"$Hostname"}[5m])) + increase(node_load1[1m])'))
+      .toEqual(['DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL', 'node_load1']);
+    expect(['DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL', 'DCGM_FI_PROF_NVLINK_TX_BYTES', 'node_load1'].map((m) => METRIC_TYPES.get(m)))
+      .toEqual(['gauge', 'gauge', 'gauge']);
+    expect(['DCGM_FI_DEV_POWER_VIOLATION', 'node_amazonefa_rdma_read_wr_err'].map((m) => METRIC_TYPES.get(m)))
+      .toEqual(['counter', 'counter']);
+  });
+
+  test.each(DOCS)('%s: every series selector is narrowed to the Cluster variable', (_file, doc) => {
+    for (const expr of queriesOf(doc).filter((e) => !e.startsWith('label_values'))) {
+      const selectors = [...expr.matchAll(/\b([A-Za-z_:][A-Za-z0-9_:]*)(\{[^}]*\})?/g)].filter((m) => KNOWN_METRICS.has(m[1]));
+      expect(selectors.length).toBeGreaterThan(0);
+      expect({ expr, unnarrowed: selectors.filter((m) => !m[2]?.includes('cluster=~"$cluster"')).map((m) => m[1]) })
+        .toEqual({ expr, unnarrowed: [] });
     }
   });
 
@@ -833,5 +915,76 @@ describe('dashboards', () => {
     const out = promtool(['test', 'rules', 'test.json'], { 'test.json': JSON.stringify(suite), 'empty.yml': 'groups: []\n' });
 
     expect(out).toContain('SUCCESS');
+  });
+
+  // DCGM_FI_DEV_*_VIOLATION count nanoseconds of throttling: the DCGM field reference
+  // (docs.nvidia.com/datacenter/dcgm/latest/dcgm-api/dcgm-api-field-ids.html#c.DCGM_FI_DEV_POWER_VIOLATION), NVML's
+  // nvmlViolationTime_t ("violationTime in Nanoseconds"), and dcgm-exporter's etc/default-counters.csv since
+  // NVIDIA/dcgm-exporter#589 (commit e61056b, "us->ns"). Their rate is nanoseconds per second: / 1e9 is the share.
+  test('violation counters are nanoseconds: every query divides their rate by 1e9, none by 1e6', () => {
+    const exprs = DOCS.flatMap(([, doc]) => queriesOf(doc)).filter((e) => /_VIOLATION\b/.test(e));
+    expect(exprs.length).toBeGreaterThan(0);
+    for (const expr of exprs) {
+      expect({ expr, perNanosecond: /\)\s*\/\s*1e9$/.test(expr), microseconds: /1e6|1000000/.test(expr) })
+        .toEqual({ expr, perNanosecond: true, microseconds: false });
+    }
+  });
+
+  (HAS_PROMTOOL ? test : test.skip)('clock throttling is the share of time the worst GPU of a node was throttled (promtool, ns counters)', () => {
+    const panel = panelOf('gpu-dcgm.json', 'Clock throttling');
+    const [thermal, power] = panel.targets!.map((t) => t.expr!);
+    // Eight GPUs per node, counters in nanoseconds since boot, sampled every 15 s. On node-a GPU 0 is held back for
+    // temperature a quarter of the time (3.75e9 ns a sample) and GPU 3 a tenth (1.5e9 ns), GPU 5 for power a tenth;
+    // every other counter stands still at its boot-time total. The worst GPU, not the sum over eight, is the node's value.
+    const gpu = (metric: string, host: string, i: number, values: string) =>
+      ({ series: `${metric}{cluster="c1", Hostname="${host}", gpu="${i}", UUID="GPU-${host}-${i}"}`, values });
+    const node = (metric: string, host: string, nsPerSample: Record<number, number>) =>
+      [...Array(8).keys()].map((i) => gpu(metric, host, i, i in nsPerSample ? `4.2e11+${nsPerSample[i]}x40` : '1.3e12+0x40'));
+    const series = [
+      ...node('DCGM_FI_DEV_THERMAL_VIOLATION', 'node-a', { 0: 3.75e9, 3: 1.5e9 }), ...node('DCGM_FI_DEV_THERMAL_VIOLATION', 'node-b', {}),
+      ...node('DCGM_FI_DEV_POWER_VIOLATION', 'node-a', { 5: 1.5e9 }), ...node('DCGM_FI_DEV_POWER_VIOLATION', 'node-b', {}),
+    ];
+    const perNode = (a: number, b: number) =>
+      [{ labels: '{cluster="c1", Hostname="node-a"}', value: a }, { labels: '{cluster="c1", Hostname="node-b"}', value: b }];
+
+    expect(evaluate(thermal, series, '5m', perNode(0.25, 0))).toContain('SUCCESS');
+    expect(evaluate(power, series, '5m', perNode(0.1, 0))).toContain('SUCCESS');
+  });
+
+  (HAS_PROMTOOL ? test : test.skip)('NVLink traffic is the bytes per second a node\'s GPUs send and receive (promtool, B/s gauges)', () => {
+    const expr = panelOf('gpu-dcgm.json', 'NVLink traffic by node').targets![0].expr!;
+    // DCGM_FI_PROF_NVLINK_{TX,RX}_BYTES are gauges in bytes per second, one per GPU. node-a's eight GPUs ramp up while
+    // receiving less and less (at 5 min, sample 20: 4.2e10 B/s sent and 3.3e10 received each); node-b's stay at 1e10 each way.
+    const gpu = (metric: string, host: string, i: number, values: string) =>
+      ({ series: `${metric}{cluster="c1", Hostname="${host}", gpu="${i}", UUID="GPU-${host}-${i}"}`, values });
+    const gpus = (metric: string, host: string, values: string) => [...Array(8).keys()].map((i) => gpu(metric, host, i, values));
+    const series = [
+      ...gpus('DCGM_FI_PROF_NVLINK_TX_BYTES', 'node-a', '4e10+1e8x40'), ...gpus('DCGM_FI_PROF_NVLINK_RX_BYTES', 'node-a', '3.5e10-1e8x40'),
+      ...gpus('DCGM_FI_PROF_NVLINK_TX_BYTES', 'node-b', '1e10+0x40'), ...gpus('DCGM_FI_PROF_NVLINK_RX_BYTES', 'node-b', '1e10+0x40'),
+    ];
+
+    expect(evaluate(expr, series, '5m', [
+      { labels: '{cluster="c1", Hostname="node-a"}', value: 8 * (4.2e10 + 3.3e10) },
+      { labels: '{cluster="c1", Hostname="node-b"}', value: 8 * 2e10 },
+    ])).toContain('SUCCESS');
+  });
+
+  (HAS_PROMTOOL ? test : test.skip)('an EFA query that combines the RDMA read and write error counters counts one without the other (promtool)', () => {
+    const combined = DOCS.flatMap(([, doc]) => queriesOf(doc))
+      .filter((e) => e.includes('node_amazonefa_rdma_read_wr_err') && e.includes('node_amazonefa_rdma_write_wr_err'));
+    expect(combined.length).toBeGreaterThan(0);
+    // Older Nitro versions publish no node_amazonefa_rdma_write_wr_err at all (see the EfaRdmaErrors rule). Over the hour
+    // ($__range) to 1 h: 480 failed reads (2 every 15 s) on one device, 240 failed writes on another.
+    const device = (counter: string, dev: string, values: string) =>
+      ({ series: `node_amazonefa_${counter}{cluster="c1", Hostname="ip-10-1-0-3", device="${dev}", port="1"}`, values });
+    const reads = device('rdma_read_wr_err', 'rdmap16s27', '0+2x300');
+    const writes = device('rdma_write_wr_err', 'rdmap32s27', '0+1x300');
+    for (const expr of combined) {
+      const total = `sum(${expr})`;
+      for (const [series, value] of [[[reads], 480], [[writes], 240], [[reads, writes], 720]] as Array<[InputSeries[], number]>) {
+        expect({ expr, series: series.map((s) => s.series), out: evaluate(total, series, '1h', [{ labels: '{}', value }]) })
+          .toEqual({ expr, series: series.map((s) => s.series), out: expect.stringContaining('SUCCESS') });
+      }
+    }
   });
 });
