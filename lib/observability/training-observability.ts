@@ -426,7 +426,8 @@ export class TrainingObservability extends Construct implements IClusterObservab
     }
     if (props.slack) {
       new chatbot.SlackChannelConfiguration(this, 'Slack', {
-        slackChannelConfigurationName: this.node.path.replace(/[^A-Za-z0-9-_]/g, '-').slice(0, 128),
+        // Unique per account: the stack's UUID (36 characters) keeps two stacks' configurations apart.
+        slackChannelConfigurationName: `${this.node.path.replace(/[^A-Za-z0-9-_]/g, '-').slice(0, 91)}-${stackUniqueSuffix()}`,
         slackWorkspaceId: props.slack.workspaceId,
         slackChannelId: props.slack.channelId,
         notificationTopics: [this.alertTopic],

@@ -289,6 +289,43 @@ describe('TrainingObservability', () => {
   });
 });
 
+describe('a private cluster without NAT comes up with its monitoring', () => {
+  const stack = testStack();
+  const network = new TrainingNetwork(stack, 'Network', {
+    natGateway: false, interfaceEndpoints: true, plannedNodes: [{ instanceType: 'ml.p5.48xlarge', count: 2 }],
+  });
+  const observability = new TrainingObservability(stack, 'Observability', { grafana: false });
+  const cluster = new HyperPodCluster(stack, 'Cluster', {
+    network, observability,
+    controllerGroup: { instanceType: 'ml.m5.xlarge' },
+    computeGroups: [{ name: 'gpu', instanceType: 'ml.p5.48xlarge', count: 2 }],
+  });
+  const template = Template.fromStack(stack);
+  const endpoint = (service: string) => ({ 'Fn::Join': ['', ['com.amazonaws.', { Ref: 'AWS::Region' }, `.${service}`]] });
+
+  test('no route to the internet: no NAT gateway, no internet gateway', () => {
+    template.resourceCountIs('AWS::EC2::NatGateway', 0);
+    template.resourceCountIs('AWS::EC2::InternetGateway', 0);
+  });
+
+  test('every service the nodes\' monitoring calls has an endpoint: images, token, remote write, logs', () => {
+    for (const service of ['ecr.api', 'ecr.dkr', 'sts', 'aps-workspaces', 'logs', 'monitoring', 'sns']) {
+      template.hasResourceProperties('AWS::EC2::VPCEndpoint', { ServiceName: endpoint(service), VpcEndpointType: 'Interface', PrivateDnsEnabled: true });
+    }
+    // Image layers come from S3, through the gateway endpoint.
+    template.hasResourceProperties('AWS::EC2::VPCEndpoint', { ServiceName: endpoint('s3'), VpcEndpointType: 'Gateway' });
+  });
+
+  test('the exporter images are ECR images the node roles may pull', () => {
+    const images = Object.values<string>(stack.resolve(observability.exporterImages())).map((i) => JSON.stringify(i));
+    for (const image of images) expect(image).toContain('602401143452.dkr.ecr.');
+    for (const role of [cluster.executionRole, cluster.controllerRole]) {
+      const actions = policyStatementsOf(stack, template, role).flatMap((st) => [st.Action].flat());
+      expect(actions).toEqual(expect.arrayContaining(['ecr:GetAuthorizationToken', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'aps:RemoteWrite']));
+    }
+  });
+});
+
 describe('TrainingObservability options', () => {
   test('email and Slack delivery, custom job filter, SAML, no retain', () => {
     const { template, observability, stack, cluster } = build({
@@ -302,6 +339,8 @@ describe('TrainingObservability options', () => {
     });
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
     template.hasResourceProperties('AWS::Chatbot::SlackChannelConfiguration', {
+      // Account-wide names: two stacks (or a redeploy after destroy) never collide.
+      ConfigurationName: { 'Fn::Join': ['', ['Test-Observability-', { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] }]] },
       SlackWorkspaceId: 'T0123ABCDE', SlackChannelId: 'C0123ABCDE', SnsTopicArns: [stack.resolve(observability.alertTopic.topicArn)],
     });
     template.hasResourceProperties('AWS::Grafana::Workspace', { AuthenticationProviders: ['SAML'] });
