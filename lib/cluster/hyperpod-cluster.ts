@@ -7,7 +7,7 @@ import * as fsx from 'aws-cdk-lib/aws-fsx';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct } from 'constructs';
-import { ConfigurationError } from '../core/configuration-error';
+import { ConfigurationError, requireProp } from '../core/configuration-error';
 import { DEFAULT_ACCELERATED_EBS_GIB, DEFAULT_CPU_EBS_GIB } from '../core/hyperpod-instance-types';
 import { requireIntegerInRange, requireMatch } from '../core/validation';
 import { addressesForNodes, cidrMaskOf, usableAddresses } from '../network/subnet-sizing';
@@ -250,6 +250,9 @@ export class HyperPodCluster extends Construct implements IHyperPodCluster {
 
   constructor(scope: Construct, id: string, props: HyperPodClusterProps) {
     super(scope, id);
+    requireProp(this, 'network', props.network, 'the TrainingNetwork or fromNetworkAttributes the nodes run in');
+    requireProp(this, 'controllerGroup', props.controllerGroup, "the Slurm controller's instance group, e.g. { instanceType: 'ml.m5.xlarge' }");
+    requireProp(this, 'computeGroups', props.computeGroups, "a list of compute groups, e.g. [{ name: 'gpu', instanceType: 'ml.p5.48xlarge', count: 2 }]");
     const groups = planGroups(props);
     validateCluster(this, props, groups);
     this.clusterName = props.clusterName ?? defaultClusterName(this);

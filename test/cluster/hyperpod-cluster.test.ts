@@ -426,6 +426,14 @@ describe('HyperPodCluster validation', () => {
     expect(() => build(props)).toThrow(message);
   });
 
+  test.each([
+    ['network', 'the TrainingNetwork or fromNetworkAttributes the nodes run in'],
+    ['controllerGroup', "the Slurm controller's instance group, e.g. { instanceType: 'ml.m5.xlarge' }"],
+    ['computeGroups', "a list of compute groups, e.g. [{ name: 'gpu', instanceType: 'ml.p5.48xlarge', count: 2 }]"],
+  ])('a missing %s is named, not "Cannot read properties of undefined"', (field, expected) => {
+    expect(() => build({ [field]: undefined })).toThrow(`Test/Cluster: ${field} is required (${expected}), got undefined`);
+  });
+
   test('refuses a training plan in another AZ than the subnet', () => {
     expect(() => build({
       computeGroups: [{ ...gpu, trainingPlanAvailabilityZoneId: 'use1-az4' }],
