@@ -10,7 +10,7 @@
 // the process and its children, e.g. the cfn-guard binary) and wall seconds. Runs are paired (bare, then
 // reference, alternately), the ratio is taken per pair and the median of the ratios is printed, so a
 // machine that gets busier during the run moves both sides of a pair together.
-// BENCH_RUNS (default 5) pairs per rung; BENCH_PROFILE (default swallow-70b).
+// BENCH_RUNS (default 5) pairs per rung; BENCH_PROFILE (default swallow-70b); BENCH_AZ_ID (default use1-az6).
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -19,6 +19,8 @@ import * as path from 'path';
 const ROOT = path.join(__dirname, '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const PROFILE = process.env.BENCH_PROFILE ?? 'swallow-70b';
+/** Accelerated profiles need an AZ ID; the README's example one. */
+const AZ_ID = process.env.BENCH_AZ_ID ?? 'use1-az6';
 const CONTEXT = JSON.parse(fs.readFileSync(path.join(ROOT, 'cdk.json'), 'utf8')).context;
 /** The launcher cdk.json uses, minus the script: `node --import tsx`. */
 const LAUNCHER = launcher();
@@ -85,7 +87,7 @@ function measure(rung: Rung): void {
   const reference: Sample[] = [];
   for (let i = 0; i < RUNS; i++) {
     bare.push(run('bench/bare-app.ts', rung.validation, {}));
-    reference.push(run('bin/app.ts', rung.validation, { profile: PROFILE, compliance: rung.compliance }));
+    reference.push(run('bin/app.ts', rung.validation, { profile: PROFILE, availabilityZoneId: AZ_ID, compliance: rung.compliance }));
   }
   const ratios = bare.map((b, i) => reference[i].cpu / b.cpu);
   const med = (samples: Sample[], key: keyof Sample) => median(samples.map((s) => s[key])).toFixed(2);
