@@ -1,4 +1,4 @@
-import { Fn, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { Annotations, Fn, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IConstruct } from 'constructs';
@@ -174,7 +174,7 @@ export class TrainingNetwork extends Construct implements ITrainingNetwork {
     this.availabilityZoneId = props.availabilityZoneId;
     if (props.computeSubnet) {
       this.computeSubnet = props.computeSubnet;
-      collectConfigurationErrors(this, () => checkSubnetSize(this, 'computeSubnet', props.computeSubnet?.ipv4CidrBlock, this.requiredAddresses));
+      collectConfigurationErrors(this, () => checkSubnetSize(this, 'computeSubnet', importedSubnetCidr(this, props.computeSubnet!, this.requiredAddresses), this.requiredAddresses));
     } else {
       const cidr = props.computeSubnetCidr ?? defaultComputeCidr(vpcCidr, this.requiredAddresses);
       collectConfigurationErrors(this, () => checkSubnetSize(this, 'computeSubnetCidr', cidr, this.requiredAddresses));
@@ -330,6 +330,21 @@ function validateImportedSubnet(scope: IConstruct, props: TrainingNetworkProps, 
   } else if (ids(vpc.publicSubnets).includes(subnet.subnetId)) {
     reportError(scope, 'computeSubnet', 'must be a private subnet (HyperPod nodes have no public addresses; interface endpoints '
       + `and the file system belong in private subnets), got public subnet ${subnet.subnetId}`);
+  }
+}
+
+/**
+ * An imported subnet's CIDR, when it was imported with one. The L2 getter throws for a subnet imported without
+ * `ipv4CidrBlock`; then the size cannot be checked, which is worth a warning, not a crash.
+ */
+function importedSubnetCidr(scope: IConstruct, subnet: ec2.ISubnet, required: number): string | undefined {
+  try {
+    return subnet.ipv4CidrBlock;
+  } catch {
+    Annotations.of(scope).addWarningV2('cdk-hyperpod-training:computeSubnetSizeUnknown',
+      `computeSubnet ${subnet.subnetId} was imported without ipv4CidrBlock, so its size cannot be checked against the `
+      + `${required} IP addresses the planned nodes need (EFA interfaces): import it with ipv4CidrBlock`);
+    return undefined;
   }
 }
 

@@ -1,5 +1,5 @@
 import { Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { CLUSTER_INTERFACE_ENDPOINTS, configurationProblems, TrainingNetwork, TrainingNetworkProps } from '../../lib';
 import { testStack } from '../util';
@@ -198,6 +198,15 @@ describe('TrainingNetwork with an existing VPC', () => {
     expect(importedProblems({ interfaceEndpoints: true }, 'subnet-public')).toEqual([
       'Test/Network: computeSubnet must be a private subnet (HyperPod nodes have no public addresses; interface endpoints '
       + 'and the file system belong in private subnets), got public subnet subnet-public']);
+  });
+
+  test('a subnet imported without its CIDR is a warning that its size is unchecked, not a crash', () => {
+    const stack = testStack();
+    const subnet = ec2.Subnet.fromSubnetAttributes(stack, 'NoCidr', { subnetId: 'subnet-private', availabilityZone: 'us-east-1a', routeTableId: 'rtb-private' });
+    new TrainingNetwork(stack, 'Network', { plannedNodes: SWALLOW_NODES, vpc: shared(stack), computeSubnet: subnet });
+    expect(configurationProblems(stack)).toEqual([]);
+    expect(Annotations.fromStack(stack).findWarning('/Test/Network', Match.stringLikeRegexp(
+      'computeSubnet subnet-private was imported without ipv4CidrBlock, so its size cannot be checked against the \\d+ IP addresses'))).toHaveLength(1);
   });
 
   test('s3GatewayEndpoint: false leaves the network team\'s route table alone', () => {

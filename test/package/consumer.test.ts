@@ -1,6 +1,6 @@
 // The package as users get it: `npm pack`, install the tarball into a fresh CDK app outside the repository,
 // type-check that app against the shipped declarations, and synthesize it using the public API only.
-import { execFileSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -33,6 +33,50 @@ new HyperPodCluster(stack, 'Cluster', {
     { name: 'eval', instanceType: 'ml.p5.48xlarge', count: 2 },
   ],
 });
+app.synth();
+`;
+
+// A platform team's app: a concrete account and region, the network team's VPC and subnet, a checkpoints bucket
+// with its own KMS key, and AwsSolutions as a validation plugin (a finding fails the synth). Public API only: no
+// construct ids of the library's internals.
+const TEAM_APP = `
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { HyperPodCluster, LustreStorage, TrainingNetwork, TrainingObservability } from 'cdk-hyperpod-training';
+
+const app = new App();
+const stack = new Stack(app, 'Team', { env: { account: '111122223333', region: 'us-east-1' } });
+const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
+  vpcId: 'vpc-0123456789abcdef0', availabilityZones: ['us-east-1a'], vpcCidrBlock: '10.1.0.0/16',
+  privateSubnetIds: ['subnet-0123456789abcdef0'], privateSubnetRouteTableIds: ['rtb-0123456789abcdef0'],
+  privateSubnetIpv4CidrBlocks: ['10.1.0.0/20'],
+});
+const network = new TrainingNetwork(stack, 'Network', {
+  vpc,
+  computeSubnet: vpc.privateSubnets[0],
+  availabilityZoneId: 'use1-az6',
+  plannedNodes: [{ instanceType: 'ml.m5.xlarge', count: 1 }, { instanceType: 'ml.p4d.24xlarge', count: 16 }],
+});
+const key = new kms.Key(stack, 'CheckpointsKey', { enableKeyRotation: true });
+const logs = new s3.Bucket(stack, 'AccessLogs', {
+  encryption: s3.BucketEncryption.S3_MANAGED, enforceSSL: true, blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+});
+const checkpoints = new s3.Bucket(stack, 'Checkpoints', {
+  encryption: s3.BucketEncryption.KMS, encryptionKey: key, enforceSSL: true, versioned: true,
+  blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL, serverAccessLogsBucket: logs,
+});
+const storage = new LustreStorage(stack, 'Storage', { network, storageCapacityGiB: 2400, checkpointsBucket: checkpoints });
+storage.addDataRepository({ fileSystemPath: '/checkpoints', bucket: checkpoints });
+const observability = new TrainingObservability(stack, 'Observability', { grafana: false });
+new HyperPodCluster(stack, 'Cluster', {
+  network, storage, observability,
+  controllerGroup: { instanceType: 'ml.m5.xlarge' },
+  computeGroups: [{ name: 'train', instanceType: 'ml.p4d.24xlarge', count: 16 }],
+});
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 app.synth();
 `;
 
@@ -101,6 +145,21 @@ describe('the packed library in a fresh app', () => {
     const lifecycle = fs.readdirSync(outdir).filter((d) => d.startsWith('asset.'))
       .some((d) => fs.existsSync(path.join(outdir, d, 'on_init_complete.sh')));
     expect(lifecycle).toBe(true);
+  }, 300_000);
+
+  test('a platform team\'s app (concrete env, imported network, own KMS bucket) passes AwsSolutions with no internal ids', () => {
+    const app = path.join(work, 'app');
+    expect(TEAM_APP).not.toMatch(/tryFindChild|findChild|node\.children|DefaultPolicy/);
+    fs.writeFileSync(path.join(app, 'team.ts'), TEAM_APP);
+    const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    run(process.execPath, [tsc, '--strict', '--target', 'ES2022', '--module', 'commonjs', '--moduleResolution', 'node',
+      '--esModuleInterop', '--skipLibCheck', '--types', 'node', '--typeRoots', path.join(ROOT, 'node_modules', '@types'), 'team.ts'], app);
+    const outdir = path.join(app, 'cdk.out.team');
+    const result = spawnSync(process.execPath, ['team.js'], { cwd: app, encoding: 'utf8', env: { ...process.env, CDK_OUTDIR: outdir, CDK_VALIDATION: 'false' } });
+    expect([result.status, result.stderr]).toEqual([0, '']);
+    const template = JSON.parse(fs.readFileSync(path.join(outdir, 'Team.template.json'), 'utf8'));
+    const subnets = Object.values<any>(template.Resources).filter((r) => r.Type === 'AWS::EC2::Subnet');
+    expect(subnets).toEqual([]);
   }, 300_000);
 
   test('the CLI runs from the installed package', () => {
