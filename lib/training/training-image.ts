@@ -1,6 +1,6 @@
 import * as crypto from 'crypto';
 import * as path from 'path';
-import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Fn, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -118,6 +118,11 @@ export class TrainingImage extends Construct {
   public readonly imageTag: string;
   /** `<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<imageTag>`; pullable once the build has succeeded. */
   public readonly imageUri: string;
+  /**
+   * The image as enroot and pyxis name it, `<account>.dkr.ecr.<region>.amazonaws.com#<repository>:<imageTag>`:
+   * `enroot import docker://<enrootImage>` writes the squashfs the launch scripts run.
+   */
+  public readonly enrootImage: string;
   /** Id of the build the last deploy started (`<project>:<uuid>`), for `aws codebuild batch-get-builds --ids`. */
   public readonly buildId: string;
   /** The pins the image is built with. */
@@ -153,6 +158,8 @@ export class TrainingImage extends Construct {
       removalPolicy,
     });
     this.imageUri = this.repository.repositoryUriForTag(this.imageTag);
+    const registry = Fn.select(0, Fn.split('/', this.repository.repositoryUri));
+    this.enrootImage = `${registry}#${this.repository.repositoryName}:${this.imageTag}`;
 
     this.project = new codebuild.Project(this, 'Build', {
       description: `Builds the training image (Megatron-LM ${MEGATRON_RELEASE.tag}) and pushes it to its ECR repository`,

@@ -86,6 +86,10 @@ describe('TrainingImage build', () => {
       Environment: { EnvironmentVariables: Match.arrayWith([{ Name: 'IMAGE_TAG', Type: 'PLAINTEXT', Value: image.imageTag }]) },
     });
     expect(JSON.stringify(stack.resolve(image.imageUri))).toContain(`/",{"Ref":"${stack.getLogicalId(image.repository.node.defaultChild as never)}"},":${image.imageTag}"`);
+    expect(stack.resolve(image.enrootImage)).toEqual({
+      'Fn::Join': ['', [{ 'Fn::Select': [0, { 'Fn::Split': ['/', stack.resolve(image.repository.repositoryUri)] }] },
+        '#', stack.resolve(image.repository.repositoryName), `:${image.imageTag}`]],
+    });
     // The same content gives the same tag in another stack.
     expect(build().image.imageTag).toBe(image.imageTag);
   });
@@ -148,6 +152,14 @@ describe('TrainingImage Dockerfile pins', () => {
     expect(DOCKERFILE).toContain('git clone --branch "${MEGATRON_LM_TAG}" --depth 1 https://github.com/NVIDIA/Megatron-LM.git /opt/megatron-lm');
     expect(DOCKERFILE).toContain('checkout --detach "${MEGATRON_LM_COMMIT}"');
     expect(DOCKERFILE).toContain('test "$(git -C /opt/megatron-lm rev-parse HEAD)" = "${MEGATRON_LM_COMMIT}"');
+  });
+
+  test('Megatron-LM is where the launch scripts look for it, and on the Python path', () => {
+    const launch = fs.readFileSync(path.join(__dirname, '../../lib/cluster/lifecycle/jobs/megatron-launch.sh'), 'utf8');
+    const megatronDir = /^: "\$\{MEGATRON_DIR:=(\S+)\}"$/m.exec(launch)?.[1];
+    expect(megatronDir).toBe('/opt/megatron-lm');
+    expect(DOCKERFILE).toContain(`https://github.com/NVIDIA/Megatron-LM.git ${megatronDir} `);
+    expect(DOCKERFILE).toMatch(new RegExp(`^ENV PYTHONPATH=${megatronDir}\\$`, 'm'));
   });
 
   test('transformers and wandb exact versions; transformers 4.x with minor >= 31 (the Llama loader asserts it)', () => {
