@@ -18,42 +18,46 @@ import { MEGATRON_RELEASE } from './megatron-release';
 export const TRAINING_IMAGE_DIR = path.join(__dirname, 'image');
 
 /**
- * Every input of the training image, as the Dockerfile's build arguments. The Dockerfile's defaults are the same
- * values (a test compares them); the build passes these, so the image is what this package says it is.
+ * Every input of the training image. Each is a build argument of the Dockerfile (TRAINING_IMAGE_BUILD_ARGS names
+ * them) whose default is the same value (a test compares them); the build passes these, so the image is what this
+ * package says it is.
  */
 export interface TrainingImagePins {
   /** NGC PyTorch base, tag and digest: the 25.09 container Megatron-LM core_v0.15.3's CI builds on. */
-  readonly BASE_IMAGE: string;
+  readonly baseImage: string;
   /** EFA installer release (efa-installer.amazonaws.com). */
-  readonly EFA_INSTALLER_VERSION: string;
+  readonly efaInstallerVersion: string;
   /** SHA256 of `aws-efa-installer-<version>.tar.gz`, checked before it runs. */
-  readonly EFA_INSTALLER_SHA256: string;
+  readonly efaInstallerSha256: string;
   /** aws-ofi-nccl release tag, built from source against EFA's libfabric and the base's CUDA. */
-  readonly AWS_OFI_NCCL_VERSION: string;
+  readonly awsOfiNcclVersion: string;
   /** The commit that tag points to; the build fails if the tag has moved. */
-  readonly AWS_OFI_NCCL_COMMIT: string;
+  readonly awsOfiNcclCommit: string;
   /** Megatron-LM release tag. */
-  readonly MEGATRON_LM_TAG: string;
+  readonly megatronLmTag: string;
   /** The commit checked out; the build fails unless the tag points to it. */
-  readonly MEGATRON_LM_COMMIT: string;
+  readonly megatronLmCommit: string;
   /** Hugging Face transformers, exact version (the Llama loader needs 4.x, minor >= 31). */
-  readonly TRANSFORMERS_VERSION: string;
+  readonly transformersVersion: string;
   /** Weights & Biases client, exact version. */
-  readonly WANDB_VERSION: string;
+  readonly wandbVersion: string;
 }
 
 /** The pins of this release of the package (sources in `lib/training/image/Dockerfile`). */
 export const TRAINING_IMAGE_PINS: TrainingImagePins = {
-  BASE_IMAGE: 'nvcr.io/nvidia/pytorch:25.09-py3@sha256:f3b4a33fd60d5e0358287bb44d57e91eda45e8f1681fef1bfd6c969371417130',
-  EFA_INSTALLER_VERSION: '1.41.0',
-  EFA_INSTALLER_SHA256: '3506354cdfbe31ff552fe75f5d0d9bb7efd29cf79bd99457347d29c751c38f9f',
-  AWS_OFI_NCCL_VERSION: 'v1.17.3',
-  AWS_OFI_NCCL_COMMIT: '93fa84ca880325013b2f639356bbb60f075148af',
-  MEGATRON_LM_TAG: MEGATRON_RELEASE.tag,
-  MEGATRON_LM_COMMIT: MEGATRON_RELEASE.commit,
-  TRANSFORMERS_VERSION: '4.57.1',
-  WANDB_VERSION: '0.22.3',
+  baseImage: 'nvcr.io/nvidia/pytorch:25.09-py3@sha256:f3b4a33fd60d5e0358287bb44d57e91eda45e8f1681fef1bfd6c969371417130',
+  efaInstallerVersion: '1.41.0',
+  efaInstallerSha256: '3506354cdfbe31ff552fe75f5d0d9bb7efd29cf79bd99457347d29c751c38f9f',
+  awsOfiNcclVersion: 'v1.17.3',
+  awsOfiNcclCommit: '93fa84ca880325013b2f639356bbb60f075148af',
+  megatronLmTag: MEGATRON_RELEASE.tag,
+  megatronLmCommit: MEGATRON_RELEASE.commit,
+  transformersVersion: '4.57.1',
+  wandbVersion: '0.22.3',
 };
+
+/** The pins as the Dockerfile's build arguments, `BASE_IMAGE` … `WANDB_VERSION`. */
+export const TRAINING_IMAGE_BUILD_ARGS: Readonly<Record<string, string>> = buildArgs(TRAINING_IMAGE_PINS);
 
 /**
  * CodeBuild compute types that can build the image. The NGC base alone is ≈ 10 GB compressed and ≈ 20 GB unpacked;
@@ -261,6 +265,20 @@ const AWS_CUSTOM_RESOURCE_HANDLER_ID = 'AWS679f53fac002430cb0da5b7982bd2287';
 const AUTHORIZATION_TOKEN_REASON = 'ecr:GetAuthorizationToken accepts only "*" (the token is for the registry, '
   + 'not a repository); the pull and push actions are on the repository itself.';
 
+function buildArgs(pins: TrainingImagePins): Record<string, string> {
+  return {
+    BASE_IMAGE: pins.baseImage,
+    EFA_INSTALLER_VERSION: pins.efaInstallerVersion,
+    EFA_INSTALLER_SHA256: pins.efaInstallerSha256,
+    AWS_OFI_NCCL_VERSION: pins.awsOfiNcclVersion,
+    AWS_OFI_NCCL_COMMIT: pins.awsOfiNcclCommit,
+    MEGATRON_LM_TAG: pins.megatronLmTag,
+    MEGATRON_LM_COMMIT: pins.megatronLmCommit,
+    TRANSFORMERS_VERSION: pins.transformersVersion,
+    WANDB_VERSION: pins.wandbVersion,
+  };
+}
+
 /** The image tag: the Dockerfile directory's asset hash and the pins, so any change to either gives a new tag. */
 function contentTag(assetHash: string, pins: TrainingImagePins): string {
   return crypto.createHash('sha256').update(assetHash).update(JSON.stringify(pins)).digest('hex');
@@ -271,7 +289,7 @@ function contentTag(assetHash: string, pins: TrainingImagePins): string {
  * immutable). A tag already in the repository (a build started again for the same content) is not built again.
  */
 function buildSpec(pins: TrainingImagePins): Record<string, unknown> {
-  const buildArgs = Object.entries(pins).map(([name, value]) => `--build-arg ${name}=${value}`).join(' ');
+  const args = Object.entries(buildArgs(pins)).map(([name, value]) => `--build-arg ${name}=${value}`).join(' ');
   return {
     version: '0.2',
     env: { shell: 'bash' },
@@ -282,7 +300,7 @@ function buildSpec(pins: TrainingImagePins): Record<string, unknown> {
             + 'echo "$REPOSITORY_URI:$IMAGE_TAG is already in the repository"; '
             + 'else '
             + 'aws ecr get-login-password --region "$AWS_REGION" | docker login --username AWS --password-stdin "${REPOSITORY_URI%%/*}" '
-            + `&& docker build ${buildArgs} --tag "$REPOSITORY_URI:$IMAGE_TAG" . `
+            + `&& docker build ${args} --tag "$REPOSITORY_URI:$IMAGE_TAG" . `
             + '&& docker push "$REPOSITORY_URI:$IMAGE_TAG"; '
             + 'fi',
         ],

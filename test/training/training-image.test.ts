@@ -7,7 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { MEGATRON_RELEASE } from '../../lib/training/megatron-release';
-import { TRAINING_IMAGE_DIR, TRAINING_IMAGE_PINS, TrainingImage, TrainingImageProps } from '../../lib/training/training-image';
+import { TRAINING_IMAGE_BUILD_ARGS, TRAINING_IMAGE_DIR, TRAINING_IMAGE_PINS, TrainingImage, TrainingImageProps } from '../../lib/training/training-image';
 import { CDK_CONTEXT, testStack } from '../util';
 
 const DOCKERFILE = fs.readFileSync(path.join(TRAINING_IMAGE_DIR, 'Dockerfile'), 'utf8');
@@ -97,7 +97,7 @@ describe('TrainingImage build', () => {
   test('the buildspec logs in to ECR, passes every pin as a build argument and pushes only the content tag', () => {
     const commands = buildCommands(build().template);
     expect(commands).toContain('aws ecr get-login-password --region "$AWS_REGION" | docker login --username AWS --password-stdin "${REPOSITORY_URI%%/*}"');
-    for (const [name, value] of Object.entries(TRAINING_IMAGE_PINS)) expect(commands).toContain(` --build-arg ${name}=${value} `);
+    for (const [name, value] of Object.entries(TRAINING_IMAGE_BUILD_ARGS)) expect(commands).toContain(` --build-arg ${name}=${value} `);
     expect(commands).toContain('--tag "$REPOSITORY_URI:$IMAGE_TAG" .');
     expect(commands.match(/docker push [^;]*/g)).toEqual(['docker push "$REPOSITORY_URI:$IMAGE_TAG"']);
     expect(commands).not.toMatch(/latest/);
@@ -134,20 +134,21 @@ describe('TrainingImage Dockerfile pins', () => {
   const args = dockerfileArgs();
 
   test('every pin is a build argument whose default is the pin, and nothing else is', () => {
-    expect(args).toEqual({ ...TRAINING_IMAGE_PINS });
+    expect(args).toEqual({ ...TRAINING_IMAGE_BUILD_ARGS });
+    expect(Object.keys(TRAINING_IMAGE_BUILD_ARGS)).toHaveLength(Object.keys(TRAINING_IMAGE_PINS).length);
   });
 
   test('FROM the NGC PyTorch release megatron-release.ts names, by tag and digest', () => {
     const ngc = /NGC PyTorch container (\d\d\.\d\d)/.exec(MEGATRON_RELEASE_SOURCE)?.[1];
     expect(ngc).toBe('25.09');
-    expect(TRAINING_IMAGE_PINS.BASE_IMAGE).toMatch(new RegExp(`^nvcr\\.io/nvidia/pytorch:${ngc!.replace('.', '\\.')}-py3@sha256:[0-9a-f]{64}$`));
+    expect(TRAINING_IMAGE_PINS.baseImage).toMatch(new RegExp(`^nvcr\\.io/nvidia/pytorch:${ngc!.replace('.', '\\.')}-py3@sha256:[0-9a-f]{64}$`));
     expect(DOCKERFILE).toMatch(/^FROM \$\{BASE_IMAGE\}$/m);
     expect(DOCKERFILE.match(/^FROM /gm)).toHaveLength(1);
   });
 
   test('Megatron-LM: the release of megatron-release.ts, checked out at its commit and verified', () => {
-    expect(TRAINING_IMAGE_PINS.MEGATRON_LM_TAG).toBe(MEGATRON_RELEASE.tag);
-    expect(TRAINING_IMAGE_PINS.MEGATRON_LM_COMMIT).toBe(MEGATRON_RELEASE.commit);
+    expect(TRAINING_IMAGE_PINS.megatronLmTag).toBe(MEGATRON_RELEASE.tag);
+    expect(TRAINING_IMAGE_PINS.megatronLmCommit).toBe(MEGATRON_RELEASE.commit);
     expect(args.MEGATRON_LM_COMMIT).toBe('309ffca6a40553362d44fd17efc56b772fa1aa44');
     expect(DOCKERFILE).toContain('git clone --branch "${MEGATRON_LM_TAG}" --depth 1 https://github.com/NVIDIA/Megatron-LM.git /opt/megatron-lm');
     expect(DOCKERFILE).toContain('checkout --detach "${MEGATRON_LM_COMMIT}"');
@@ -163,19 +164,19 @@ describe('TrainingImage Dockerfile pins', () => {
   });
 
   test('transformers and wandb exact versions; transformers 4.x with minor >= 31 (the Llama loader asserts it)', () => {
-    const [major, minor] = TRAINING_IMAGE_PINS.TRANSFORMERS_VERSION.split('.').map(Number);
-    expect(TRAINING_IMAGE_PINS.TRANSFORMERS_VERSION).toMatch(/^\d+\.\d+\.\d+$/);
+    const [major, minor] = TRAINING_IMAGE_PINS.transformersVersion.split('.').map(Number);
+    expect(TRAINING_IMAGE_PINS.transformersVersion).toMatch(/^\d+\.\d+\.\d+$/);
     expect(major).toBe(4);
     expect(minor).toBeGreaterThanOrEqual(31);
-    expect(TRAINING_IMAGE_PINS.WANDB_VERSION).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(TRAINING_IMAGE_PINS.wandbVersion).toMatch(/^\d+\.\d+\.\d+$/);
     expect(DOCKERFILE).toContain('pip install --no-cache-dir "transformers==${TRANSFORMERS_VERSION}" "wandb==${WANDB_VERSION}"');
     // Transformer Engine is the base's.
     expect(DOCKERFILE).not.toMatch(/pip install[^\n]*transformer[-_]engine/);
   });
 
   test('EFA installer: the pinned version, checked against its SHA256 before it runs; userspace only', () => {
-    expect(TRAINING_IMAGE_PINS.EFA_INSTALLER_VERSION).toBe('1.41.0');
-    expect(TRAINING_IMAGE_PINS.EFA_INSTALLER_SHA256).toMatch(/^[0-9a-f]{64}$/);
+    expect(TRAINING_IMAGE_PINS.efaInstallerVersion).toBe('1.41.0');
+    expect(TRAINING_IMAGE_PINS.efaInstallerSha256).toMatch(/^[0-9a-f]{64}$/);
     const download = DOCKERFILE.indexOf('curl -fsSLO "https://efa-installer.amazonaws.com/aws-efa-installer-${EFA_INSTALLER_VERSION}.tar.gz"');
     const check = DOCKERFILE.indexOf('echo "${EFA_INSTALLER_SHA256}  aws-efa-installer-${EFA_INSTALLER_VERSION}.tar.gz" | sha256sum --check --strict -');
     const run = DOCKERFILE.indexOf('./efa_installer.sh -y --skip-kmod --skip-limit-conf --no-verify');
@@ -185,7 +186,7 @@ describe('TrainingImage Dockerfile pins', () => {
   });
 
   test('aws-ofi-nccl: the release tag, verified against its commit, built with EFA libfabric and CUDA', () => {
-    expect(TRAINING_IMAGE_PINS.AWS_OFI_NCCL_VERSION).toBe('v1.17.3');
+    expect(TRAINING_IMAGE_PINS.awsOfiNcclVersion).toBe('v1.17.3');
     expect(DOCKERFILE).toContain('git clone --branch "${AWS_OFI_NCCL_VERSION}" --depth 1 https://github.com/aws/aws-ofi-nccl.git');
     expect(DOCKERFILE).toContain('test "$(git rev-parse HEAD)" = "${AWS_OFI_NCCL_COMMIT}"');
     expect(DOCKERFILE).toMatch(/\.\/configure [^\n]*--with-libfabric=\/opt\/amazon\/efa --with-cuda=\/usr\/local\/cuda/);
