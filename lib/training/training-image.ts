@@ -1,10 +1,11 @@
 import * as crypto from 'crypto';
 import * as path from 'path';
-import { Duration, Fn, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Fn, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
@@ -93,10 +94,16 @@ export interface TrainingImageProps {
    */
   readonly buildTimeout?: Duration;
   /**
-   * Key for the repository's images and the build's artifacts.
+   * Key for the repository's images and the build's artifacts. The build log group is encrypted with it only when
+   * this construct creates the key (a key you bring would need a statement for CloudWatch Logs first).
    * @default - a new key with rotation, kept on stack deletion
    */
   readonly encryptionKey?: kms.IKey;
+  /**
+   * How long the build logs are kept.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
   /**
    * What happens to the repository (and a key it created) when it leaves the stack.
    * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
@@ -118,6 +125,8 @@ export class TrainingImage extends Construct {
   public readonly repository: ecr.Repository;
   /** The project that builds and pushes the image. */
   public readonly project: codebuild.Project;
+  /** Where the build writes its logs. */
+  public readonly logGroup: logs.LogGroup;
   /** Content tag of the image: a SHA256 of the Dockerfile directory and the pins. A change gives a new tag. */
   public readonly imageTag: string;
   /** `<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<imageTag>`; pullable once the build has succeeded. */
@@ -146,7 +155,13 @@ export class TrainingImage extends Construct {
       validateTimeout(this, timeout);
     }, CollectedErrors.THROW);
 
-    const key = props.encryptionKey ?? this.createKey(removalPolicy);
+    const ownKey = props.encryptionKey ? undefined : this.createKey(removalPolicy);
+    const key = props.encryptionKey ?? ownKey!;
+    this.logGroup = new logs.LogGroup(this, 'BuildLogs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      encryptionKey: ownKey,
+      removalPolicy,
+    });
     const source = new s3assets.Asset(this, 'Context', { path: TRAINING_IMAGE_DIR });
     this.imageTag = contentTag(source.assetHash, TRAINING_IMAGE_PINS);
 
@@ -181,6 +196,7 @@ export class TrainingImage extends Construct {
       },
       buildSpec: codebuild.BuildSpec.fromObject(buildSpec(TRAINING_IMAGE_PINS)),
       encryptionKey: key,
+      logging: { cloudWatch: { logGroup: this.logGroup } },
       timeout,
     });
     this.repository.grantPullPush(this.project);
@@ -234,6 +250,15 @@ export class TrainingImage extends Construct {
       removalPolicy,
     });
     restrictGrantsToAwsServices(key);
+    key.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'CloudWatchLogsEncrypt',
+      principals: [new iam.ServicePrincipal(`logs.${Stack.of(this).region}.amazonaws.com`)],
+      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+      resources: ['*'],
+      conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': Stack.of(this).formatArn({
+        service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }) } },
+    }));
     return key;
   }
 
@@ -246,7 +271,7 @@ export class TrainingImage extends Construct {
     const projectPolicy = this.project.role?.node.tryFindChild('DefaultPolicy');
     if (projectPolicy) {
       acknowledgeCurrentWildcards(projectPolicy as iam.Policy, 'CodeBuild project role as aws-cdk-lib writes it: its '
-        + 'own log streams and report groups, the S3 asset read (grantRead), ECR pull/push on this repository only, and '
+        + 'log streams of its own log group, its report groups, the S3 asset read (grantRead), ECR pull/push on this repository only, and '
         + `${AUTHORIZATION_TOKEN_REASON}`);
     }
     // The AwsCustomResource handler is aws-cdk-lib's, one per stack.
