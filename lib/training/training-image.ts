@@ -105,7 +105,7 @@ export interface TrainingImageProps {
    */
   readonly logRetention?: logs.RetentionDays;
   /**
-   * What happens to the repository (and a key it created) when it leaves the stack.
+   * What happens to the repository, the build log group and a key this construct created when they leave the stack.
    * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
    */
   readonly removalPolicy?: RemovalPolicy;
@@ -118,7 +118,9 @@ export interface TrainingImageProps {
  *
  * The deploy does not wait for the build (≈ 30–60 minutes, beyond a custom resource's limit). `imageUri` is known
  * at once; a job that imports it (enroot) must first wait for the build `buildId` to succeed:
- * `aws codebuild batch-get-builds --ids <buildId> --query 'builds[0].buildStatus'` until `SUCCEEDED`.
+ * `aws codebuild batch-get-builds --ids <buildId> --query 'builds[0].buildStatus'` until `SUCCEEDED`. A build that
+ * failed is not started again by a deploy of the same content: `aws codebuild start-build --project-name <project>`
+ * builds the current tag (a tag already pushed is not built twice).
  */
 export class TrainingImage extends Construct {
   /** The private repository the image is pushed to. */
