@@ -21,6 +21,8 @@ export * from './cluster/instance-group';
 export * from './cluster/lifecycle-scripts';
 export * from './cluster/nccl-environment';
 
+export * from './training/training-image';
+
 export * from './observability/alert-rules';
 export * from './observability/alert-topic';
 export * from './observability/alertmanager-definition';
