@@ -47,6 +47,12 @@ export const DISABLED_GUARD_RULES: readonly DisabledGuardRule[] = [
       + 'package\'s scripts and settings (no secrets); SSE-S3 spares every node a KMS permission.',
   },
   {
+    rule: 'codebuild_project_environment_privileged_check',
+    control: 'CT.CODEBUILD.PR.4',
+    reason: 'The training image is built with `docker build` in CodeBuild (no Docker at synth), which needs the '
+      + 'privileged mode; the project runs only the buildspec of lib/training/training-image.ts on the shipped Dockerfile.',
+  },
+  {
     rule: 's3_bucket_logging_enabled_check',
     control: 'CT.S3.PR.2',
     reason: 'Only the access-log bucket itself is not logged: logging it would log its own logs forever.',

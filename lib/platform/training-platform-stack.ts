@@ -6,6 +6,7 @@ import { HyperPodCluster } from '../cluster/hyperpod-cluster';
 import { ModelEndpoint } from '../inference/model-endpoint';
 import { PlannedNodes } from '../network/subnet-sizing';
 import { renderMegatronSbatch } from '../training/megatron-launch';
+import { TrainingImage } from '../training/training-image';
 import { TrainingNetwork } from '../network/training-network';
 import { DataRepositoryEvent } from '../storage/data-repository-association';
 import { LustreStorage } from '../storage/lustre-storage';
@@ -49,6 +50,8 @@ export class TrainingPlatformStack extends Stack {
   public readonly storage: LustreStorage;
   public readonly cluster: HyperPodCluster;
   public readonly observability: TrainingObservability;
+  /** The training container, built in the account by CodeBuild into a private ECR repository. */
+  public readonly trainingImage: TrainingImage;
   /** The serving endpoint, when `servingModelKey` is set. */
   public readonly modelEndpoint?: ModelEndpoint;
 
@@ -86,6 +89,9 @@ export class TrainingPlatformStack extends Stack {
         }));
     }
 
+    this.trainingImage = new TrainingImage(this, 'TrainingImage');
+    this.trainingImage.grantPull(this.cluster.executionRole);
+
     if (props.servingModelKey) {
       this.modelEndpoint = new ModelEndpoint(this, 'Serving', {
         checkpointsBucket: this.storage.checkpointsBucket,
@@ -100,6 +106,12 @@ export class TrainingPlatformStack extends Stack {
     new CfnOutput(this, 'DatasetsBucketName', { value: this.storage.datasetsBucket.bucketName });
     new CfnOutput(this, 'CheckpointsBucketName', { value: this.storage.checkpointsBucket.bucketName });
     new CfnOutput(this, 'LifecycleScriptsUri', { value: this.cluster.lifecycleScripts.sourceS3Uri });
+    new CfnOutput(this, 'TrainingImageUri', { value: this.trainingImage.imageUri, description: 'Pushed when the build succeeds' });
+    new CfnOutput(this, 'TrainingImageBuildId', {
+      value: this.trainingImage.buildId,
+      description: 'aws codebuild batch-get-builds --ids <this> shows the build; then enroot import docker://<TrainingImageEnroot>',
+    });
+    new CfnOutput(this, 'TrainingImageEnroot', { value: this.trainingImage.enrootImage, description: 'The image as enroot names it' });
     new CfnOutput(this, 'AlertTopicArn', { value: this.observability.alertTopic.topicArn });
     new CfnOutput(this, 'PrometheusRemoteWriteUrl', { value: this.observability.remoteWriteUrl });
     if (this.observability.grafanaWorkspace) {

@@ -155,8 +155,8 @@ describe('the first cdk deploy (runtime facts found in review)', () => {
       .filter(([, r]) => DATA_STORES.includes(r.Type))
       .map(([id, r]) => `${id} ${r.DeletionPolicy}`);
     // Not the platform's data: custom-resource handlers' own logs (created in aws-cdk-lib and by the dashboard
-    // provisioner). The VPC flow logs are data.
-    const notData = /^(ObservabilityDashboards.*(Logs|LogGroup)|CustomCDKBucketDeployment.*LogGroup)/;
+    // provisioner, the AwsCustomResource singleton that starts the image build). The VPC flow logs are data.
+    const notData = /^(ObservabilityDashboards.*(Logs|LogGroup)|CustomCDKBucketDeployment.*LogGroup|AWS679f53fac002430cb0da5b7982bd2287LogGroup)/;
     expect(policies.filter((p) => !p.endsWith(' RetainExceptOnCreate') && !notData.test(p))).toEqual([]);
     expect(policies.length).toBeGreaterThanOrEqual(8);
   });
@@ -168,6 +168,17 @@ describe('the first cdk deploy (runtime facts found in review)', () => {
       Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: 'sns:Publish',
       Condition: expect.objectContaining({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } }),
     }));
+  });
+
+  test.each(stacks)('%s: the stack builds the training image into a private ECR repository the nodes may pull', (_name, stack) => {
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::CodeBuild::Project', 1);
+    template.hasResourceProperties('AWS::ECR::Repository', { ImageScanningConfiguration: { ScanOnPush: true }, ImageTagMutability: 'IMMUTABLE' });
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+    expect(statements).toContainEqual(expect.objectContaining({
+      Action: expect.arrayContaining(['ecr:BatchGetImage']), Resource: stack.resolve(stack.trainingImage.repository.repositoryArn),
+    }));
+    expect(Object.keys(template.findOutputs('*'))).toEqual(expect.arrayContaining(['TrainingImageUri', 'TrainingImageBuildId', 'TrainingImageEnroot']));
   });
 
   test.each(stacks)('%s: exporter images come from HyperPod\'s regional ECR registry', (_name, stack) => {
