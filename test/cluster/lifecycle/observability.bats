@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # steps/70-observability.sh and bin/efa-metrics: exporters and collector as containers, the collector's
-# configuration, GPU and EFA detection, EFA counters in Prometheus text format.
+# configuration, GPU and EFA detection, EFA counters in Prometheus text format, the textfile timers of each node
+# type (bin/megatron-metrics and bin/slurm-metrics have their own tests).
 
 load test_helper
 
@@ -21,6 +22,15 @@ gpu_efa_node() {
   export STUB_GPUS=8
   mkdir -p "$PROVISION_ROOT/sys/class"
   cp -r "$FIXTURES/sys/class/infiniband" "$PROVISION_ROOT/sys/class/"
+}
+
+# controller_node, login_node: the sandbox node is the controller (10.1.0.10) or the login node (10.1.0.20) of
+# resource_config.json, instead of a compute node.
+controller_node() {
+  export STUB_HOST_IPS=10.1.0.10 STUB_HOSTNAME=ip-10-1-0-10
+}
+login_node() {
+  export STUB_HOST_IPS=10.1.0.20 STUB_HOSTNAME=ip-10-1-0-20
 }
 
 # docker_run NAME: the recorded `docker run` of container NAME.
@@ -112,11 +122,49 @@ telemetry_block() {
     "$UNITS/efa-metrics.service"
   grep -qx 'OnUnitActiveSec=15s' "$UNITS/efa-metrics.timer"
   grep -qx 'AccuracySec=1s' "$UNITS/efa-metrics.timer"
-  [ "$(calls systemctl | grep -v 'is-active --quiet docker' | tr '\n' ';')" = "systemctl daemon-reload;systemctl enable efa-metrics.timer;systemctl restart efa-metrics.timer;" ]
-  [[ "$output" == *"DCGM exporter (8 GPUs), EFA counters (2 ports)"* ]]
+  [ "$(calls systemctl | grep -v 'is-active --quiet docker' | grep -B1 'efa-metrics' | tr '\n' ';')" = "systemctl daemon-reload;systemctl enable efa-metrics.timer;systemctl restart efa-metrics.timer;" ]
+  [[ "$output" == *"DCGM exporter (8 GPUs), EFA counters (2 ports), textfile timers: efa-metrics megatron-metrics, scraped every 15s"* ]]
 }
 
-@test "a node without GPUs or EFA gets node_exporter and the collector only" {
+@test "compute nodes run megatron-metrics, the controller slurm-metrics, login nodes neither" {
+  local textfile="$PROVISION_ROOT/var/lib/node_exporter/textfile" bin="$PROVISION_ROOT/usr/local/bin"
+  run_step 70-observability
+  [ "$status" -eq 0 ]
+  [ -x "$bin/megatron-metrics" ]
+  grep -qxF "ExecStart=$bin/megatron-metrics -d $textfile -s $PROVISION_ROOT/run/megatron-metrics" "$UNITS/megatron-metrics.service"
+  grep -qx 'OnUnitActiveSec=15s' "$UNITS/megatron-metrics.timer"
+  [ "$(calls systemctl | grep -c 'restart megatron-metrics.timer')" -eq 1 ]
+  [ ! -e "$UNITS/slurm-metrics.timer" ]
+  [[ "$output" == *"slurm-metrics runs on Controller nodes only"* ]]
+
+  rm -rf "$UNITS" "$bin"
+  controller_node
+  run_step 70-observability
+  [ "$status" -eq 0 ]
+  [ -x "$bin/slurm-metrics" ]
+  grep -qxF "ExecStart=$bin/slurm-metrics -o $textfile/slurm.prom" "$UNITS/slurm-metrics.service"
+  grep -qx 'AccuracySec=1s' "$UNITS/slurm-metrics.timer"
+  [ ! -e "$UNITS/megatron-metrics.timer" ]
+  [[ "$output" == *"textfile timers: slurm-metrics, scraped every"* ]]
+
+  rm -rf "$UNITS" "$bin"
+  login_node
+  run_step 70-observability
+  [ "$status" -eq 0 ]
+  [ -z "$(ls "$UNITS" 2>/dev/null)" ]
+  [[ "$output" == *"textfile timers: none, scraped every"* ]]
+}
+
+@test "a stopped textfile timer is started again, its units left as they are" {
+  run_step 70-observability
+  : >"$STUB_CALLS"
+  STUB_ACTIVE_UNITS="docker.service" run_step 70-observability
+  [ "$status" -eq 0 ]
+  [ "$(calls systemctl | grep megatron-metrics | tr '\n' ';')" = "systemctl is-active --quiet megatron-metrics.timer;systemctl enable --now megatron-metrics.timer;" ]
+  [ -z "$(calls systemctl | grep daemon-reload)" ]
+}
+
+@test "a node without GPUs or EFA gets no DCGM exporter and no EFA counters" {
   run_step 70-observability
   [ "$status" -eq 0 ]
   [[ "$output" == *"no NVIDIA GPU on this node; no DCGM exporter"* ]]
