@@ -3,7 +3,8 @@
 # GPU nodes, and an ADOT collector that scrapes them on localhost and remote-writes with SigV4 (the instance
 # role). Switched by observability.remoteWriteUrl. Through node_exporter's textfile collector, from systemd timers:
 # EFA hardware counters on EFA nodes (bin/efa-metrics), the Megatron-LM metrics of running jobs on compute nodes
-# (bin/megatron-metrics) and Slurm's node states on the controller (bin/slurm-metrics).
+# (bin/megatron-metrics) and Slurm's node states on the controller (bin/slurm-metrics); written once, the GPUs and
+# EFA devices the node's instance type has (hyperpod_node.prom).
 # Exporters and collector are containers (images from the settings) with docker's restart policy: docker
 # supervises the container itself and starts it again after a reboot, where a systemd unit around
 # `docker run` would only supervise the docker client. They use the host network: the collector reaches
@@ -235,6 +236,60 @@ UNIT
   TEXTFILE_TIMERS+=("$name")
 }
 
+# instance_type GROUP: the instance type of GROUP, from HyperPod's resource_config.json; empty when not listed.
+instance_type() {
+  py - "$SAGEMAKER_RESOURCE_CONFIG_PATH" "$1" <<'PY'
+import json, sys
+for group in json.load(open(sys.argv[1])).get("InstanceGroups", []):
+    if group.get("Name") == sys.argv[2]:
+        print(group.get("InstanceType") or "")
+        break
+PY
+}
+
+# expected_devices INSTANCE_TYPE: "GPUS EFA_DEVICES" of the type: the NVIDIA GPUs the DCGM exporter should list and
+# the EFA devices efa-metrics should count. From the project's catalogue, lib/planner/instances.ts and
+# lib/core/hyperpod-instance-types.ts (observability.bats checks that they agree). Trainium's Neuron devices are no
+# GPUs to DCGM: 0. Nothing for a type the catalogue does not know.
+expected_devices() {
+  case "$1" in
+    ml.p4d.24xlarge | ml.p4de.24xlarge | ml.g6e.48xlarge) echo "8 4" ;;
+    ml.p5.48xlarge | ml.p5e.48xlarge) echo "8 32" ;;
+    ml.p5en.48xlarge) echo "8 16" ;;
+    ml.p6-b200.48xlarge) echo "8 8" ;;
+    ml.g5.48xlarge) echo "8 1" ;;
+    ml.g5.12xlarge | ml.g5.24xlarge | ml.g6e.12xlarge) echo "4 1" ;;
+    ml.g6e.24xlarge) echo "4 2" ;;
+    ml.g5.8xlarge | ml.g5.16xlarge) echo "1 1" ;;
+    ml.g5.xlarge | ml.g5.2xlarge | ml.g5.4xlarge) echo "1 0" ;;
+    ml.trn1.32xlarge) echo "0 8" ;;
+    ml.trn1n.32xlarge | ml.trn2.48xlarge) echo "0 16" ;;
+    ml.m5.* | ml.c5.* | ml.t3.*) echo "0 0" ;;
+  esac
+}
+
+# expected_devices_metrics GROUP: hyperpod_node_expected_gpus and hyperpod_node_expected_efa_devices for this
+# node's instance type, written once (hyperpod_node.prom): the GpusMissing and EfaDevicesMissing alerts compare
+# what the exporters report with them. The type, not what the node has at boot: a GPU already missing then counts.
+expected_devices_metrics() {
+  local type devices=""
+  type=$(instance_type "$1")
+  # The type becomes a label value: only a well-formed name is looked up.
+  if [[ "$type" =~ ^ml\.[a-z0-9-]+\.[a-z0-9]+$ ]]; then devices=$(expected_devices "$type"); fi
+  if [[ -z "$devices" ]]; then
+    log WARN "instance type '$type' of group $1 is not in the catalogue: no expected GPU and EFA device counts"
+    return 0
+  fi
+  install_content "$(host_path "$TEXTFILE_DIR")/hyperpod_node.prom" 0644 <<PROM
+# HELP hyperpod_node_expected_gpus NVIDIA GPUs this node's instance type has.
+# TYPE hyperpod_node_expected_gpus gauge
+hyperpod_node_expected_gpus{instance_type="$type"} ${devices% *}
+# HELP hyperpod_node_expected_efa_devices EFA devices this node's instance type has.
+# TYPE hyperpod_node_expected_efa_devices gauge
+hyperpod_node_expected_efa_devices{instance_type="$type"} ${devices#* }
+PROM
+}
+
 # This node's type (Controller, Login, Compute), the scrape interval and the timers installed: set by main.
 NODE_TYPE=""
 SCRAPE_INTERVAL=""
@@ -270,6 +325,7 @@ main() {
   textfile_dir=$(host_path "$TEXTFILE_DIR")
   mkdir -p "$textfile_dir"
   chmod 0755 "$textfile_dir"
+  expected_devices_metrics "$group"
 
   ensure_image "$node_image"
   run_container hyperpod-node-exporter "" --pid host --volume "$(host_path /):/host:ro,rslave" "$node_image" \
