@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # steps/70-observability.sh and bin/efa-metrics: exporters and collector as containers, the collector's
-# configuration, GPU and EFA detection, EFA counters in Prometheus text format.
+# configuration, GPU and EFA detection, EFA counters in Prometheus text format, the textfile timers of each node
+# type (bin/megatron-metrics and bin/slurm-metrics have their own tests) and the devices the instance type has.
 
 load test_helper
 
@@ -21,6 +22,28 @@ gpu_efa_node() {
   export STUB_GPUS=8
   mkdir -p "$PROVISION_ROOT/sys/class"
   cp -r "$FIXTURES/sys/class/infiniband" "$PROVISION_ROOT/sys/class/"
+}
+
+# controller_node, login_node: the sandbox node is the controller (10.1.0.10) or the login node (10.1.0.20) of
+# resource_config.json, instead of a compute node.
+controller_node() {
+  export STUB_HOST_IPS=10.1.0.10 STUB_HOSTNAME=ip-10-1-0-10
+}
+login_node() {
+  export STUB_HOST_IPS=10.1.0.20 STUB_HOSTNAME=ip-10-1-0-20
+}
+
+# set_instance_type GROUP TYPE: GROUP's instance type in the sandbox's resource_config.json.
+set_instance_type() {
+  python3 - "$PROVISION_ROOT/opt/ml/config/resource_config.json" "$1" "$2" <<'PY'
+import json, sys
+path, name, instance_type = sys.argv[1:]
+config = json.load(open(path))
+for group in config["InstanceGroups"]:
+    if group["Name"] == name:
+        group["InstanceType"] = instance_type
+json.dump(config, open(path, "w"), indent=2)
+PY
 }
 
 # docker_run NAME: the recorded `docker run` of container NAME.
@@ -112,11 +135,111 @@ telemetry_block() {
     "$UNITS/efa-metrics.service"
   grep -qx 'OnUnitActiveSec=15s' "$UNITS/efa-metrics.timer"
   grep -qx 'AccuracySec=1s' "$UNITS/efa-metrics.timer"
-  [ "$(calls systemctl | grep -v 'is-active --quiet docker' | tr '\n' ';')" = "systemctl daemon-reload;systemctl enable efa-metrics.timer;systemctl restart efa-metrics.timer;" ]
-  [[ "$output" == *"DCGM exporter (8 GPUs), EFA counters (2 ports)"* ]]
+  [ "$(calls systemctl | grep -v 'is-active --quiet docker' | grep -B1 'efa-metrics' | tr '\n' ';')" = "systemctl daemon-reload;systemctl enable efa-metrics.timer;systemctl restart efa-metrics.timer;" ]
+  [[ "$output" == *"DCGM exporter (8 GPUs), EFA counters (2 ports), textfile timers: efa-metrics megatron-metrics, scraped every 15s"* ]]
 }
 
-@test "a node without GPUs or EFA gets node_exporter and the collector only" {
+@test "compute nodes run megatron-metrics, the controller slurm-metrics, login nodes neither" {
+  local textfile="$PROVISION_ROOT/var/lib/node_exporter/textfile" bin="$PROVISION_ROOT/usr/local/bin"
+  run_step 70-observability
+  [ "$status" -eq 0 ]
+  [ -x "$bin/megatron-metrics" ]
+  grep -qxF "ExecStart=$bin/megatron-metrics -d $textfile -s $PROVISION_ROOT/run/megatron-metrics" "$UNITS/megatron-metrics.service"
+  grep -qx 'OnUnitActiveSec=15s' "$UNITS/megatron-metrics.timer"
+  [ "$(calls systemctl | grep -c 'restart megatron-metrics.timer')" -eq 1 ]
+  [ ! -e "$UNITS/slurm-metrics.timer" ]
+  [[ "$output" == *"slurm-metrics runs on Controller nodes only"* ]]
+
+  rm -rf "$UNITS" "$bin"
+  controller_node
+  run_step 70-observability
+  [ "$status" -eq 0 ]
+  [ -x "$bin/slurm-metrics" ]
+  grep -qxF "ExecStart=$bin/slurm-metrics -o $textfile/slurm.prom" "$UNITS/slurm-metrics.service"
+  grep -qx 'AccuracySec=1s' "$UNITS/slurm-metrics.timer"
+  [ ! -e "$UNITS/megatron-metrics.timer" ]
+  [[ "$output" == *"textfile timers: slurm-metrics, scraped every"* ]]
+
+  rm -rf "$UNITS" "$bin"
+  login_node
+  run_step 70-observability
+  [ "$status" -eq 0 ]
+  [ -z "$(ls "$UNITS" 2>/dev/null)" ]
+  [[ "$output" == *"textfile timers: none, scraped every"* ]]
+}
+
+@test "a stopped textfile timer is started again, its units left as they are" {
+  run_step 70-observability
+  : >"$STUB_CALLS"
+  STUB_ACTIVE_UNITS="docker.service" run_step 70-observability
+  [ "$status" -eq 0 ]
+  [ "$(calls systemctl | grep megatron-metrics | tr '\n' ';')" = "systemctl is-active --quiet megatron-metrics.timer;systemctl enable --now megatron-metrics.timer;" ]
+  [ -z "$(calls systemctl | grep daemon-reload)" ]
+}
+
+@test "writes the GPUs and EFA devices the node's instance type has, once" {
+  local prom="$PROVISION_ROOT/var/lib/node_exporter/textfile/hyperpod_node.prom"
+  run_step 70-observability
+  [ "$status" -eq 0 ]
+  [ "$(grep -v '^#' "$prom")" = 'hyperpod_node_expected_gpus{instance_type="ml.p5.48xlarge"} 8
+hyperpod_node_expected_efa_devices{instance_type="ml.p5.48xlarge"} 32' ]
+  [ "$(stat -c %a "$prom")" = 644 ]
+  if command -v promtool >/dev/null; then promtool check metrics <"$prom"; fi
+  # A CPU controller expects none: the alerts stay silent there.
+  controller_node
+  run_step 70-observability
+  [ "$(grep -v '^#' "$prom")" = 'hyperpod_node_expected_gpus{instance_type="ml.m5.xlarge"} 0
+hyperpod_node_expected_efa_devices{instance_type="ml.m5.xlarge"} 0' ]
+}
+
+@test "an instance type the catalogue does not know gets no expected device counts" {
+  set_instance_type Compute ml.p9.96xlarge
+  run_step 70-observability
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"instance type 'ml.p9.96xlarge' of group Compute is not in the catalogue"* ]]
+  [ ! -e "$PROVISION_ROOT/var/lib/node_exporter/textfile/hyperpod_node.prom" ]
+  set_instance_type Compute 'ml.p5.48xlarge"} 1'
+  run_step 70-observability
+  [ ! -e "$PROVISION_ROOT/var/lib/node_exporter/textfile/hyperpod_node.prom" ]
+}
+
+@test "the expected device counts are those of the project's instance catalogue" {
+  local root="$LIFECYCLE_SRC/../../.." name gpus efa family size checked=0
+  # shellcheck source=/dev/null
+  source <(sed -n '/^expected_devices() {/,/^}/p' "$LIFECYCLE_SRC/steps/70-observability.sh")
+  # The planner's GPU types: instance('ml.p5.48xlarge', GpuType.H100_80GB, 8, 32, ...).
+  while read -r name gpus efa; do
+    [ "$(expected_devices "$name")" = "$gpus $efa" ] || {
+      echo "$name: '$(expected_devices "$name")', the catalogue says '$gpus $efa'"
+      return 1
+    }
+    checked=$((checked + 1))
+  done < <(sed -nE "s/.*instance\('(ml\.[^']+)', GpuType\.[A-Z0-9_]+, ([0-9]+), ([0-9]+),.*/\1 \2 \3/p" "$root/lib/planner/instances.ts")
+  # The other accelerated types: accelerated('ml.trn1.32xlarge', 16, 8). Neuron devices are no GPUs to DCGM.
+  while read -r name gpus efa; do
+    if [[ "$name" == ml.trn* ]]; then gpus=0; fi
+    [ "$(expected_devices "$name")" = "$gpus $efa" ] || {
+      echo "$name: '$(expected_devices "$name")', the catalogue says '$gpus $efa'"
+      return 1
+    }
+    checked=$((checked + 1))
+  done < <(grep -oE "accelerated\('ml\.[^']+', [0-9]+, [0-9]+\)" "$root/lib/core/hyperpod-instance-types.ts" |
+    sed -E "s/accelerated\('([^']+)', ([0-9]+), ([0-9]+)\)/\1 \2 \3/")
+  # CPU types: cpu(`ml.m5.${size}`) for each of M5_SIZES, cpu('ml.t3.medium'), ...
+  for family in M5 C5; do
+    for size in $(sed -n "s/^const ${family}_SIZES = \[\(.*\)\];/\1/p" "$root/lib/core/hyperpod-instance-types.ts" | tr -d "',"); do
+      [ "$(expected_devices "ml.${family,,}.$size")" = "0 0" ]
+      checked=$((checked + 1))
+    done
+  done
+  for name in $(grep -oE "cpu\('ml\.[^']+'\)" "$root/lib/core/hyperpod-instance-types.ts" | sed -E "s/cpu\('([^']+)'\)/\1/"); do
+    [ "$(expected_devices "$name")" = "0 0" ]
+    checked=$((checked + 1))
+  done
+  [ "$checked" -ge 40 ]
+}
+
+@test "a node without GPUs or EFA gets no DCGM exporter and no EFA counters" {
   run_step 70-observability
   [ "$status" -eq 0 ]
   [[ "$output" == *"no NVIDIA GPU on this node; no DCGM exporter"* ]]
