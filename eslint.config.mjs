@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'cdk.out/**', '**/*.js', '**/*.d.ts', '!eslint.config.mjs'] },
+  { ignores: ['node_modules/**', 'cdk.out/**', 'dist/**', '**/*.js', '**/*.d.ts', '!eslint.config.mjs'] },
   ...tseslint.configs.recommended,
   {
     rules: {
