@@ -8,7 +8,7 @@ import { findInstanceType, instanceTypeNames } from './instances';
 import { ParallelLayout, Recomputation, TrainingOptions, validateLayout } from './layout';
 import { DEFAULT_MEMORY_THRESHOLD, estimateMemory, memoryVerdict } from './memory';
 import { defineModel, findModel, ModelArchitecture, modelIds } from './models';
-import { DEFAULT_GOODPUT, planTraining } from './plan';
+import { planTraining } from './plan';
 import { renderEstimate, renderPlan, renderSearch, EstimateReport, estimateJson, searchJson } from './cli-render';
 import { renderMegatronSbatch } from '../training/megatron-launch';
 import { searchLayouts } from './search';
@@ -36,6 +36,7 @@ const MODEL_OPTIONS: Options = {
 };
 const TRAINING_OPTIONS: Options = {
   'recompute': str, 'no-distributed-optimizer': flag, 'no-fp32-grad': flag, 'pad-vocab': flag, 'threshold': str,
+  'tp-comm-overlap': flag, 'recompute-num-layers': str, 'fp8': flag, 'grad-reduce-in-bf16': flag,
   'json': flag, 'help': flag,
 };
 const COMMAND_OPTIONS: Record<string, Options> = {
@@ -50,7 +51,8 @@ const COMMAND_OPTIONS: Record<string, Options> = {
   plan: {
     ...MODEL_OPTIONS, ...TRAINING_OPTIONS, 'instance': str, 'nodes': str, 'tokens': str, 'seq': str, 'gbs': str,
     'price-per-node-hour': str, 'fsx-tib': str, 'fsx-throughput': str, 'goodput': str,
-    'checkpoint-interval-min': str, 'max-mbs': str, 'max-vp': str, 'measured-tflops': str, 'emit-sbatch': str,
+    'checkpoint-interval-min': str, 'failures-per-node-hour': str, 'restart-min': str, 'write-interference': str,
+    'staging-gbps': str, 'max-mbs': str, 'max-vp': str, 'measured-tflops': str, 'emit-sbatch': str,
   },
 };
 
@@ -118,7 +120,8 @@ function runEstimate(values: Values): string {
   const sequenceLength = integer(values, 'seq', 8192);
   const globalBatchSize = integer(values, 'gbs', 1024);
   const gpus = integer(values, 'gpus', layout.tp * layout.pp * layout.cp * layout.dp);
-  validateLayout(model, layout, { sequenceLength, globalBatchSize, totalGpus: gpus, gpusPerNode: fabric.gpusPerNode });
+  validateLayout(model, layout, { sequenceLength, globalBatchSize, totalGpus: gpus, gpusPerNode: fabric.gpusPerNode,
+    embeddingAndLossInSplit: true });
   const options = trainingOptions(values);
   const threshold = number(values, 'threshold', DEFAULT_MEMORY_THRESHOLD);
   const common = { model, layout, sequenceLength, globalBatchSize, options };
@@ -151,11 +154,14 @@ function runPlan(values: Values): string {
     model: modelFrom(values), instanceType: required(values, 'instance', text),
     nodes: required(values, 'nodes', integer), tokens: required(values, 'tokens', number),
     sequenceLength: integer(values, 'seq', 8192), globalBatchSize: integer(values, 'gbs', 1024),
-    pricePerNodeHour: optionalNumber(values, 'price-per-node-hour'), goodput: number(values, 'goodput', DEFAULT_GOODPUT),
+    pricePerNodeHour: optionalNumber(values, 'price-per-node-hour'), goodput: optionalNumber(values, 'goodput'),
     options: trainingOptions(values), memoryThreshold: number(values, 'threshold', DEFAULT_MEMORY_THRESHOLD),
     maxMbs: integer(values, 'max-mbs', 16), maxVp: integer(values, 'max-vp', 8),
     fsxCapacityTiB: optionalNumber(values, 'fsx-tib'), fsxPerUnitThroughputMBps: number(values, 'fsx-throughput', 250),
-    checkpointIntervalMinutes: number(values, 'checkpoint-interval-min', 30),
+    checkpointIntervalMinutes: optionalNumber(values, 'checkpoint-interval-min'),
+    failuresPerNodeHour: optionalNumber(values, 'failures-per-node-hour'),
+    restartMinutes: optionalNumber(values, 'restart-min'), writeInterference: optionalNumber(values, 'write-interference'),
+    stagingGBpsPerGpu: optionalNumber(values, 'staging-gbps'),
     measuredTflopsPerGpu: optionalNumber(values, 'measured-tflops'),
   });
   const sbatchFile = values['emit-sbatch'] === undefined ? undefined : text(values, 'emit-sbatch');
@@ -223,6 +229,11 @@ function trainingOptions(values: Values): TrainingOptions {
     fp32GradientAccumulation: !values['no-fp32-grad'],
     recomputation: recomputation(values),
     padVocabulary: !!values['pad-vocab'],
+    tpCommOverlap: !!values['tp-comm-overlap'],
+    recomputeNumLayers: values['recompute-num-layers'] === undefined ? undefined
+      : integer(values, 'recompute-num-layers'),
+    fp8: !!values.fp8,
+    gradientReduceInBf16: !!values['grad-reduce-in-bf16'],
   };
 }
 
@@ -271,6 +282,10 @@ const MODEL_HELP = `Model (one of):
 
 const TRAINING_HELP = `Training settings (defaults: the published estimator's assumptions):
   --recompute MODE         none (default), selective or full activation recomputation
+  --recompute-num-layers N with full: recompute only N layers per stage (--recompute-num-layers)
+  --tp-comm-overlap        overlap TP communication with the GEMMs (--tp-comm-overlap)
+  --fp8                    FP8 GEMMs (Transformer Engine; Hopper)
+  --grad-reduce-in-bf16    reduce gradients in bf16 (--grad-reduce-in-bf16)
   --no-distributed-optimizer   replicate the optimizer states (12 bytes/param on every GPU)
   --no-fp32-grad           bf16 gradient accumulation (2 bytes/param instead of 4)
   --pad-vocab              pad the vocabulary to a multiple of 128·TP as Megatron does
@@ -324,10 +339,14 @@ Example: cdk-hyperpod-plan search --model llama-3.3-70b --gpu h100-80gb --gpus 2
   --seq N                  sequence length (default 8192)
   --gbs N                  global batch in sequences (default 1024)
   --price-per-node-hour X  adds the cost (any currency)
-  --goodput X              share of time spent training (default ${DEFAULT_GOODPUT})
+  --goodput X              share of time spent training (default: the goodput model's)
+  --failures-per-node-hour X  node failure rate (default 1.58e-4, Llama 3: 419 interruptions, 54 days, 2,048 nodes)
+  --restart-min N          requeue + node replacement + start before the checkpoint load (default 15)
+  --write-interference X   share training slows while a checkpoint is written (default 0.153)
+  --staging-gbps X         async save device-to-host rate per GPU, GB/s (default 0.68)
   --fsx-tib N              existing FSx for Lustre capacity in TiB: adds checkpoint write times
   --fsx-throughput N       its per-unit throughput, MB/s/TiB: ${PERSISTENT_2_PER_UNIT_THROUGHPUTS.join(', ')} (default 250)
-  --checkpoint-interval-min N  minutes between checkpoints (default 30)
+  --checkpoint-interval-min N  minutes between checkpoints (default: Young/Daly from stall and failure rate)
   --max-mbs N --max-vp N   search limits (defaults 16, 8)
   --measured-tflops X      TFLOP/s per GPU measured for the chosen layout (throughput-probe.sh): replaces the
                            predicted speed in the step time, days and cost

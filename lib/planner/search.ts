@@ -4,6 +4,9 @@ import { DEFAULT_MEMORY_THRESHOLD, estimateMemory, MemoryEstimate, memoryVerdict
 import { ModelArchitecture } from './models';
 import { ClusterFabric, estimateThroughput, ThroughputEstimate } from './throughput';
 
+/** Largest CP the search tries unless told: Meta's CP16 at 131,072 tokens is the largest published. */
+export const DEFAULT_MAX_CP = 16;
+
 export interface SearchInput {
   readonly model: ModelArchitecture;
   /** The GPU, its node size and network. */
@@ -28,6 +31,11 @@ export interface SearchInput {
    */
   readonly maxVp?: number;
   /**
+   * Largest context-parallel size tried. TP and CP may span nodes; the throughput model charges the network.
+   * @default DEFAULT_MAX_CP (16, Meta's Llama 3 long-context setting)
+   */
+  readonly maxCp?: number;
+  /**
    * Also return layouts that do not fit, after those that do, least memory first.
    * @default false
    */
@@ -46,7 +54,7 @@ export interface LayoutCandidate {
 /**
  * Every valid layout of `totalGpus` GPUs, ranked by predicted TFLOP/s per GPU among those that fit, each with its
  * best number of virtual pipeline stages.
- * Valid: the rules of layoutProblems — TP·CP divides the node; PP divides the layers or splits them with fewer on the
+ * Valid: the rules of layoutProblems — TP and CP may span nodes (ranked low by their network cost); PP divides the layers or splits them with fewer on the
  * first and last stage (PP ≥ 3, no interleaving); PP·VP divides the layers with interleaving; TP divides the heads
  * and the KV heads; 2·CP and, with TP > 1, TP·CP divide the sequence; micro-batch·DP divides the global batch and,
  * with interleaving, PP divides the micro-batches per step; TP·PP·CP·DP = GPUs.
@@ -81,9 +89,10 @@ export function enumerateLayouts(input: SearchInput): ParallelLayout[] {
     totalGpus: gpus, gpusPerNode: input.fabric.gpusPerNode,
   };
   const out: ParallelLayout[] = [];
-  for (const tp of divisors(input.fabric.gpusPerNode)) {
-    for (const cp of divisors(input.fabric.gpusPerNode / tp)) {
-      if (gpus % (tp * cp) !== 0) continue;
+  const maxCp = input.maxCp ?? DEFAULT_MAX_CP;
+  // TP beyond the KV heads is refused by the rules; CP beyond maxCp leaves chunks too short to be worth it.
+  for (const tp of divisors(gpus).filter((t) => model.numKvHeads % t === 0 && model.numAttentionHeads % t === 0)) {
+    for (const cp of divisors(gpus / tp).filter((c) => c <= maxCp)) {
       for (const pp of divisors(gpus / (tp * cp))) {
         if (!pipelineSplit(model.numLayers, pp)) continue;
         const dp = gpus / (tp * cp * pp);
@@ -106,6 +115,8 @@ function microBatchSizes(input: SearchInput, dp: number): number[] {
 
 function virtualStageCounts(input: SearchInput, pp: number): number[] {
   if (pp === 1 || input.model.numLayers % pp !== 0) return [1]; // uneven stages: no interleaving
+  // Interleaving that counts the embedding and loss as layers (core_r0.11.0+) is not offered: the launch scripts
+  // target core_r0.9.0 (see accountsForEmbeddingAndLoss).
   const max = input.maxVp ?? 8;
   return divisors(input.model.numLayers / pp).filter((v) => v <= max);
 }
