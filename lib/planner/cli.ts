@@ -8,7 +8,7 @@ import { findInstanceType, instanceTypeNames } from './instances';
 import { ParallelLayout, Recomputation, TrainingOptions, validateLayout } from './layout';
 import { DEFAULT_MEMORY_THRESHOLD, estimateMemory, memoryVerdict } from './memory';
 import { defineModel, findModel, ModelArchitecture, modelIds } from './models';
-import { planTraining } from './plan';
+import { noLayoutFits, planTraining } from './plan';
 import { renderEstimate, renderPlan, renderSearch, EstimateReport, estimateJson, searchJson } from './cli-render';
 import { renderMegatronSbatch } from '../training/megatron-launch';
 import { searchLayouts } from './search';
@@ -77,7 +77,8 @@ export function runCli(argv: string[], out: CliOutput): number {
     return EXIT_BAD_INPUT;
   }
   try {
-    const { values } = parseArgs({ args: rest, options, strict: true, allowPositionals: false });
+    const { values } = parseArgs({ args: withNegativeValues(rest, options), options, strict: true,
+      allowPositionals: false });
     if (values.help) {
       out.stdout(`${HELP[command]}\n`);
       return EXIT_OK;
@@ -87,6 +88,23 @@ export function runCli(argv: string[], out: CliOutput): number {
   } catch (e) {
     return reportError(e, command, out);
   }
+}
+
+/**
+ * `--nodes -4` reads as `--nodes=-4`, so that a negative number reaches the planner's own check ("nodes must be a
+ * positive integer, got -4") instead of parseArgs' "argument is ambiguous".
+ */
+function withNegativeValues(args: readonly string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const name = args[i].startsWith('--') && !args[i].includes('=') ? args[i].slice(2) : undefined;
+    const next = args[i + 1];
+    if (name !== undefined && options[name]?.type === 'string' && next !== undefined && /^-[\d.]/.test(next)) {
+      out.push(`${args[i]}=${next}`);
+      i++;
+    } else out.push(args[i]);
+  }
+  return out;
 }
 
 function reportError(e: unknown, command: string, out: CliOutput): number {
@@ -144,6 +162,11 @@ function runSearch(values: Values): string {
     memoryThreshold: number(values, 'threshold', DEFAULT_MEMORY_THRESHOLD),
     maxMbs: integer(values, 'max-mbs', 16), maxVp: integer(values, 'max-vp', 8), includeNonFitting: !!values.all,
   });
+  if (!values.all && candidates.length === 0) {
+    // The same error, and exit code, as `plan` (use --all to see the layouts that do not fit).
+    throw noLayoutFits(model, required(values, 'gpus', integer),
+      `${fabric.gpu.name} GPUs (${fabric.gpusPerNode} per node)`, integer(values, 'seq', 8192));
+  }
   const top = candidates.slice(0, values.top !== undefined ? integer(values, 'top') : values.json ? undefined : 10);
   return values.json ? JSON.stringify(searchJson(top, fabric, model), null, 2)
     : renderSearch(model, fabric, top, candidates.length);

@@ -150,11 +150,7 @@ export function planTraining(input: PlanInput): TrainingPlan {
     globalBatchSize: input.globalBatchSize, options: input.options, memoryThreshold: input.memoryThreshold,
     maxMbs: input.maxMbs, maxVp: input.maxVp,
   })[0];
-  if (!best) {
-    throw new PlannerInputError('layout', `not found: ${input.model.name} fits no valid layout of ${gpus} `
-      + `${fabric.gpu.name} GPUs (${instance.name}) at sequence ${input.sequenceLength}; add nodes, pick a larger `
-      + 'GPU, enable recomputation or raise the memory threshold');
-  }
+  if (!best) throw noLayoutFits(input.model, gpus, `${fabric.gpu.name} GPUs (${instance.name})`, input.sequenceLength);
   const speed = speedOf(input, best, gpus, fabric.gpu.denseBf16Tflops);
   const steps = Math.ceil(input.tokens / (input.globalBatchSize * input.sequenceLength));
   const checkpoint = sizeCheckpoint({
@@ -184,6 +180,13 @@ export function planTraining(input: PlanInput): TrainingPlan {
   return { ...plan, summary: summarise(plan, best) };
 }
 
+/** The error `plan` and `search` both give when no layout fits (the CLI exits 2 on it). */
+export function noLayoutFits(model: ModelArchitecture, gpus: number, where: string, sequenceLength: number):
+PlannerInputError {
+  return new PlannerInputError('layout', `not found: ${model.name} fits no valid layout of ${gpus} ${where} at `
+    + `sequence ${sequenceLength}; add nodes, pick a larger GPU, enable recomputation or raise the memory threshold`);
+}
+
 /**
  * The layout's speed: the throughput model's, or derived from a measured TFLOP/s per GPU with the same FLOPs per
  * token (tokens/s = TFLOP/s / FLOPs per token; step time = tokens per step / (GPUs × tokens/s)).
@@ -205,6 +208,13 @@ function speedOf(input: PlanInput, best: LayoutCandidate, gpus: number, peakTflo
 function validatePlanInput(input: PlanInput): void {
   requirePositiveInteger('nodes', input.nodes);
   requirePositive('tokens', input.tokens);
+  requirePositiveInteger('globalBatchSize', input.globalBatchSize);
+  requirePositiveInteger('sequenceLength', input.sequenceLength);
+  if (input.globalBatchSize * input.sequenceLength > input.tokens) {
+    throw new PlannerInputError('tokens', `must be at least one step, global batch × sequence = `
+      + `${input.globalBatchSize} × ${input.sequenceLength} = ${input.globalBatchSize * input.sequenceLength}, got `
+      + `${input.tokens}`);
+  }
   const goodput = input.goodput;
   if (goodput !== undefined && !(goodput > 0 && goodput <= 1)) {
     throw new PlannerInputError('goodput', `must be in (0, 1], got ${goodput}`);
