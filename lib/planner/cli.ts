@@ -53,6 +53,7 @@ const COMMAND_OPTIONS: Record<string, Options> = {
     'price-per-node-hour': str, 'fsx-tib': str, 'fsx-throughput': str, 'goodput': str,
     'checkpoint-interval-min': str, 'failures-per-node-hour': str, 'restart-min': str, 'write-interference': str,
     'staging-gbps': str, 'max-mbs': str, 'max-vp': str, 'measured-tflops': str, 'emit-sbatch': str,
+    'tp': str, 'pp': str, 'cp': str, 'dp': str, 'vp': str, 'mbs': str,
   },
 };
 
@@ -186,6 +187,10 @@ function runPlan(values: Values): string {
     restartMinutes: optionalNumber(values, 'restart-min'), writeInterference: optionalNumber(values, 'write-interference'),
     stagingGBpsPerGpu: optionalNumber(values, 'staging-gbps'),
     measuredTflopsPerGpu: optionalNumber(values, 'measured-tflops'),
+    pinnedLayout: {
+      tp: optionalInteger(values, 'tp'), pp: optionalInteger(values, 'pp'), cp: optionalInteger(values, 'cp'),
+      dp: optionalInteger(values, 'dp'), vp: optionalInteger(values, 'vp'), mbs: optionalInteger(values, 'mbs'),
+    },
   });
   const sbatchFile = values['emit-sbatch'] === undefined ? undefined : text(values, 'emit-sbatch');
   if (sbatchFile !== undefined) writeSbatch(sbatchFile, renderMegatronSbatch(plan));
@@ -287,6 +292,10 @@ function optionalNumber(values: Values, name: string): number | undefined {
   return values[name] === undefined ? undefined : number(values, name);
 }
 
+function optionalInteger(values: Values, name: string): number | undefined {
+  return values[name] === undefined ? undefined : integer(values, name);
+}
+
 function integer(values: Values, name: string, fallback?: number): number {
   const value = number(values, name, fallback);
   if (!Number.isInteger(value) || value < 1) throw new PlannerInputError(name, `must be a positive integer, got ${value}`);
@@ -371,6 +380,9 @@ Example: cdk-hyperpod-plan search --model llama-3.3-70b --gpu h100-80gb --gpus 2
   --fsx-throughput N       its per-unit throughput, MB/s/TiB: ${PERSISTENT_2_PER_UNIT_THROUGHPUTS.join(', ')} (default 250)
   --checkpoint-interval-min N  minutes between checkpoints (default: Young/Daly from stall and failure rate)
   --max-mbs N --max-vp N   search limits (defaults 16, 8)
+  --tp N --pp N --cp N --dp N --vp N --mbs N
+                           pin these parallel sizes (e.g. a measured layout); the others are searched. A pin
+                           that no valid layout that fits can meet is an input error
   --measured-tflops X      TFLOP/s per GPU measured for the chosen layout (throughput-probe.sh): replaces the
                            predicted speed in the step time, days and cost
   --emit-sbatch FILE       also write a Megatron-LM Slurm launch script for the plan to FILE (catalog models)

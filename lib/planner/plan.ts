@@ -9,7 +9,7 @@ import {
 } from './layout';
 import { MemoryEstimate } from './memory';
 import { ModelArchitecture } from './models';
-import { LayoutCandidate, searchLayouts } from './search';
+import { LayoutCandidate, LayoutPin, layoutPinText, searchLayouts } from './search';
 import { fabricForInstance } from './throughput';
 
 const GIB = 1024 ** 3;
@@ -79,6 +79,12 @@ export interface PlanInput {
    * @default - the throughput model's prediction
    */
   readonly measuredTflopsPerGpu?: number;
+  /**
+   * Parallel sizes to keep (e.g. a layout that was measured, or one a launch test pins); the search picks the
+   * others. A pin no valid layout that fits can meet is an input error.
+   * @default - none: the fastest layout that fits
+   */
+  readonly pinnedLayout?: LayoutPin;
 }
 
 /** A training run: the best layout that fits and what it costs. */
@@ -89,8 +95,10 @@ export interface TrainingPlan {
   readonly instanceType: string;
   readonly nodes: number;
   readonly gpus: number;
-  /** The fastest layout that fits (`vp` set). */
+  /** The fastest layout that fits (`vp` set), with the pinned sizes when some were given. */
   readonly layout: ParallelLayout;
+  /** The sizes the input pinned, when it pinned any. */
+  readonly pinnedLayout?: LayoutPin;
   readonly memory: MemoryEstimate;
   /** threshold × GPU memory. */
   readonly memoryLimitGiB: number;
@@ -148,9 +156,12 @@ export function planTraining(input: PlanInput): TrainingPlan {
   const best = searchLayouts({
     model: input.model, fabric, totalGpus: gpus, sequenceLength: input.sequenceLength,
     globalBatchSize: input.globalBatchSize, options: input.options, memoryThreshold: input.memoryThreshold,
-    maxMbs: input.maxMbs, maxVp: input.maxVp,
+    maxMbs: input.maxMbs, maxVp: input.maxVp, pin: input.pinnedLayout,
   })[0];
-  if (!best) throw noLayoutFits(input.model, gpus, `${fabric.gpu.name} GPUs (${instance.name})`, input.sequenceLength);
+  if (!best) {
+    throw noLayoutFits(input.model, gpus, `${fabric.gpu.name} GPUs (${instance.name})`, input.sequenceLength,
+      input.pinnedLayout);
+  }
   const speed = speedOf(input, best, gpus, fabric.gpu.denseBf16Tflops);
   const steps = Math.ceil(input.tokens / (input.globalBatchSize * input.sequenceLength));
   const checkpoint = sizeCheckpoint({
@@ -167,7 +178,7 @@ export function planTraining(input: PlanInput): TrainingPlan {
   const options = resolveOptions(input.options);
   const plan = {
     modelName: input.model.name, model: input.model, instanceType: instance.name, nodes: input.nodes, gpus,
-    layout: best.layout, memory: best.memory, memoryLimitGiB: best.verdict.limitGiB,
+    layout: best.layout, pinnedLayout: pinned(input.pinnedLayout), memory: best.memory, memoryLimitGiB: best.verdict.limitGiB,
     tokens: input.tokens, sequenceLength: input.sequenceLength, globalBatchSize: input.globalBatchSize,
     options, tpCommOverlap: options.tpCommOverlap, recomputeNumLayers: options.recomputeNumLayers,
     ...speed, predictedTflopsPerGpu: best.throughput.tflopsPerGpu, measuredTflopsPerGpu: input.measuredTflopsPerGpu,
@@ -181,10 +192,22 @@ export function planTraining(input: PlanInput): TrainingPlan {
 }
 
 /** The error `plan` and `search` both give when no layout fits (the CLI exits 2 on it). */
-export function noLayoutFits(model: ModelArchitecture, gpus: number, where: string, sequenceLength: number):
-PlannerInputError {
+export function noLayoutFits(model: ModelArchitecture, gpus: number, where: string, sequenceLength: number,
+  pin?: LayoutPin): PlannerInputError {
+  const pinText = pinned(pin) === undefined ? '' : layoutPinText(pin!);
+  if (pinText) {
+    return new PlannerInputError('layout', `not found: ${model.name} fits no valid layout with ${pinText} of `
+      + `${gpus} ${where} at sequence ${sequenceLength}; change or drop the pinned sizes (without them the planner `
+      + 'searches every layout)');
+  }
   return new PlannerInputError('layout', `not found: ${model.name} fits no valid layout of ${gpus} ${where} at `
     + `sequence ${sequenceLength}; add nodes, pick a larger GPU, enable recomputation or raise the memory threshold`);
+}
+
+/** The pin without its unset sizes; undefined when it pins nothing. */
+function pinned(pin: LayoutPin | undefined): LayoutPin | undefined {
+  const set = Object.entries(pin ?? {}).filter(([, v]) => v !== undefined);
+  return set.length === 0 ? undefined : Object.fromEntries(set) as LayoutPin;
 }
 
 /**

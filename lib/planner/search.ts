@@ -4,6 +4,15 @@ import { DEFAULT_MEMORY_THRESHOLD, estimateMemory, MemoryEstimate, memoryVerdict
 import { ModelArchitecture } from './models';
 import { ClusterFabric, estimateThroughput, ThroughputEstimate } from './throughput';
 
+/** Parallel sizes fixed by the caller (`plan --tp 8 --pp 2 --vp 4`); the others are searched. */
+export type LayoutPin = Partial<Pick<ParallelLayout, 'tp' | 'pp' | 'cp' | 'dp' | 'mbs' | 'vp'>>;
+
+/** The pinned sizes as the CLI spells them, e.g. "TP8 PP2 VP4". */
+export function layoutPinText(pin: LayoutPin): string {
+  return (['tp', 'pp', 'cp', 'dp', 'mbs', 'vp'] as const).filter((k) => pin[k] !== undefined)
+    .map((k) => `${k === 'mbs' ? 'mbs' : k.toUpperCase()}${pin[k]}`).join(' ');
+}
+
 /** Largest CP the search tries unless told: Meta's CP16 at 131,072 tokens is the largest published. */
 export const DEFAULT_MAX_CP = 16;
 
@@ -40,6 +49,11 @@ export interface SearchInput {
    * @default false
    */
   readonly includeNonFitting?: boolean;
+  /**
+   * Only layouts with these sizes (a pinned VP, micro-batch or CP is tried even beyond maxVp, maxMbs or maxCp).
+   * @default - none: every size is searched
+   */
+  readonly pin?: LayoutPin;
 }
 
 /** One layout with its predicted memory and speed. */
@@ -65,9 +79,19 @@ export function searchLayouts(input: SearchInput): LayoutCandidate[] {
   requirePositiveInteger('globalBatchSize', input.globalBatchSize);
   const threshold = input.memoryThreshold ?? DEFAULT_MEMORY_THRESHOLD;
   requirePositive('memoryThreshold', threshold);
-  const candidates = enumerateLayouts(input).map((layout) => evaluate(input, layout, threshold));
+  const pin = input.pin ?? {};
+  for (const [name, value] of Object.entries(pin)) {
+    if (value !== undefined) requirePositiveInteger(name, value);
+  }
+  const candidates = enumerateLayouts(input).filter((l) => matchesPin(l, pin))
+    .map((layout) => evaluate(input, layout, threshold));
   const kept = input.includeNonFitting ? candidates : candidates.filter((c) => c.verdict.fits);
   return bestVirtualStages(kept.sort(byRank));
+}
+
+function matchesPin(layout: ParallelLayout, pin: LayoutPin): boolean {
+  return (Object.keys(pin) as (keyof LayoutPin)[])
+    .every((k) => pin[k] === undefined || (k === 'vp' ? layout.vp ?? 1 : layout[k]) === pin[k]);
 }
 
 /** Interleaving depth is a schedule setting, not a different split: keep the best VP of each layout. */
@@ -89,7 +113,7 @@ export function enumerateLayouts(input: SearchInput): ParallelLayout[] {
     totalGpus: gpus, gpusPerNode: input.fabric.gpusPerNode,
   };
   const out: ParallelLayout[] = [];
-  const maxCp = input.maxCp ?? DEFAULT_MAX_CP;
+  const maxCp = Math.max(input.maxCp ?? DEFAULT_MAX_CP, input.pin?.cp ?? 1);
   // TP beyond the KV heads is refused by the rules; CP beyond maxCp leaves chunks too short to be worth it.
   for (const tp of divisors(gpus).filter((t) => model.numKvHeads % t === 0 && model.numAttentionHeads % t === 0)) {
     for (const cp of divisors(gpus / tp).filter((c) => c <= maxCp)) {
@@ -109,7 +133,7 @@ export function enumerateLayouts(input: SearchInput): ParallelLayout[] {
 }
 
 function microBatchSizes(input: SearchInput, dp: number): number[] {
-  const max = Math.min(input.maxMbs ?? 16, input.globalBatchSize);
+  const max = Math.min(Math.max(input.maxMbs ?? 16, input.pin?.mbs ?? 1), input.globalBatchSize);
   return Array.from({ length: max }, (_, i) => i + 1).filter((b) => input.globalBatchSize % (b * dp) === 0);
 }
 
@@ -117,7 +141,7 @@ function virtualStageCounts(input: SearchInput, pp: number): number[] {
   if (pp === 1 || input.model.numLayers % pp !== 0) return [1]; // uneven stages: no interleaving
   // Interleaving that counts the embedding and loss as layers (core_r0.11.0+) is not offered: the launch scripts
   // target core_r0.9.0 (see accountsForEmbeddingAndLoss).
-  const max = input.maxVp ?? 8;
+  const max = Math.max(input.maxVp ?? 8, input.pin?.vp ?? 1);
   return divisors(input.model.numLayers / pp).filter((v) => v <= max);
 }
 

@@ -139,6 +139,30 @@ describe('plan', () => {
     expect(stdout).toMatch(/checkpoint +988 +GB/);
     expect(stdout).toMatch(/Llama-3\.3-70B on 32x ml\.p5\.48xlarge \(256 GPUs\): TP\d/);
   });
+
+  test('--tp --pp --cp --dp --vp --mbs pin those sizes; the search picks the rest, as the library does', () => {
+    const { code, stdout } = cli(...PLAN, '--tp', '8', '--pp', '2', '--vp', '4', '--json');
+    expect(code).toBe(EXIT_OK);
+    const out = JSON.parse(stdout);
+    const lib = planTraining({ model: findModel('llama-3.3-70b'), instanceType: 'ml.p5.48xlarge', nodes: 32,
+      tokens: 314e9, sequenceLength: 8192, globalBatchSize: 1024, pinnedLayout: { tp: 8, pp: 2, vp: 4 } });
+    expect(out.layout).toMatchObject({ tp: 8, pp: 2, vp: 4 });
+    expect(out.layout).toEqual(lib.layout);
+    expect(out.pinnedLayout).toEqual({ tp: 8, pp: 2, vp: 4 });
+    expect(out.days).toBeCloseTo(lib.days, 9);
+    const all = JSON.parse(cli(...PLAN, '--tp', '8', '--pp', '4', '--cp', '1', '--dp', '8', '--mbs', '1', '--vp', '1',
+      '--json').stdout);
+    expect(all.layout).toEqual({ tp: 8, pp: 4, cp: 1, dp: 8, mbs: 1, vp: 1 });
+  });
+
+  test('a pinned VP or micro-batch beyond --max-vp / --max-mbs is still tried', () => {
+    const out = JSON.parse(cli(...PLAN, '--tp', '8', '--pp', '2', '--vp', '10', '--max-vp', '2', '--json').stdout);
+    expect(out.layout).toMatchObject({ tp: 8, pp: 2, vp: 10 });
+  });
+
+  test('without a pin the plan records none', () => {
+    expect(JSON.parse(cli(...PLAN, '--json').stdout).pinnedLayout).toBeUndefined();
+  });
 });
 
 describe('errors exit 2 and say what is allowed', () => {
@@ -159,6 +183,13 @@ describe('errors exit 2 and say what is allowed', () => {
     ['bad FSx tier', [...PLAN, '--fsx-tib', '48', '--fsx-throughput', '300'], /125, 250, 500, 1000/],
     ['missing GPU', ['search', '--model', 'llama-3.1-8b', '--gpus', '8'], /gpu is required \(or --instance\)/],
     ['unknown command', ['train'], /unknown command 'train'; commands: estimate, search, plan/],
+    ['pinned VP 0', [...PLAN, '--vp', '0'], /vp must be a positive integer, got 0/],
+    ['negative pinned TP', [...PLAN, '--tp', '-8'], /tp must be a positive integer, got -8/],
+    ['pinned TP that is no number', [...PLAN, '--pp', 'two'], /pp must be a number, got 'two'/],
+    ['pinned TP that divides no head count', [...PLAN, '--tp', '3'],
+      /layout not found: Llama-3\.3-70B fits no valid layout with TP3 of 256 .*change or drop the pinned sizes/],
+    ['pinned layout that does not fit', [...PLAN, '--tp', '1', '--pp', '1', '--cp', '1'],
+      /fits no valid layout with TP1 PP1 CP1 of 256 H100 80GB GPUs/],
   ])('%s', (_name, argv, message) => {
     const { code, stderr, stdout } = cli(...argv);
     expect(code).toBe(EXIT_BAD_INPUT);
