@@ -18,10 +18,18 @@ export const PERSISTENT_2_PER_UNIT_THROUGHPUTS: readonly number[] = [125, 250, 5
 
 /**
  * Effective rate of the blocking part of an asynchronous save (device-to-host copy plus coordination), GB/s per
- * GPU. An assumption well below PCIe bandwidth: published stalls (a 7B model: 148.8 s synchronous, 6.3 s
- * asynchronous) include planning and synchronisation, not only the copy.
+ * GPU, calibrated on the one public 70B measurement (reference/checkpoint-facts.csv: PyTorch blog "6x faster Async
+ * Checkpointing", Meta + Crusoe 2025, Llama3-70B on 1,856 H200, GPU blocked 0.78 s):
+ * 70,553,706,496 · 14 B / 1856 = 532 MB per GPU in 0.78 s = 0.68 GB/s. (The previous assumption, 2 GB/s, was 3×
+ * optimistic against it.)
  */
-export const DEFAULT_STAGING_GBPS_PER_GPU = 2;
+export const DEFAULT_STAGING_GBPS_PER_GPU = (70_553_706_496 * 14 / 1856) / 0.78 / 1e9;
+
+/**
+ * Fixed part of the stall (save planning, coordination), seconds. One measurement cannot separate it from the copy
+ * rate, which carries the whole measured stall: 0 unless given.
+ */
+export const DEFAULT_STALL_FIXED_SECONDS = 0;
 
 export interface CheckpointInput {
   readonly model: ModelArchitecture;
@@ -42,6 +50,8 @@ export interface CheckpointInput {
   readonly fsxPerUnitThroughputMBps?: number;
   /** @default DEFAULT_STAGING_GBPS_PER_GPU */
   readonly stagingGBpsPerGpu?: number;
+  /** @default DEFAULT_STALL_FIXED_SECONDS */
+  readonly stallFixedSeconds?: number;
 }
 
 export interface CheckpointEstimate {
@@ -78,7 +88,7 @@ export function sizeCheckpoint(input: CheckpointInput): CheckpointEstimate {
     sizeGB: bytes / 1e9,
     bytesPerGpu,
     hostStagingGiBPerNode: bytesPerGpu * Math.min(input.gpusPerNode, input.gpus) / GIB,
-    asyncStallSeconds: bytesPerGpu / (staging * 1e9),
+    asyncStallSeconds: (input.stallFixedSeconds ?? DEFAULT_STALL_FIXED_SECONDS) + bytesPerGpu / (staging * 1e9),
     fsxThroughputMBps: throughput,
     writeSeconds: throughput === 0 ? 0 : bytes / (throughput * 1e6),
   };

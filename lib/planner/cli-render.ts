@@ -139,7 +139,7 @@ export function renderPlan(p: TrainingPlan): string {
     ['speed per GPU', num(p.tflopsPerGpu, 1), `TFLOP/s (MFU ${pct(p.mfu)})`],
     ['tokens per GPU', num(p.tokensPerSecondPerGpu, 0), 'tokens/s'],
     ['step time', num(p.stepSeconds, 2), `s x ${num(p.steps)} steps`],
-    ['goodput', pct(p.goodput, 0), 'of wall-clock time spent training'],
+    ...goodputRows(p),
     ['duration', num(p.days, 1), 'days'],
     ['GPU-hours', num(p.gpuHours), ''],
     ['node-hours', num(p.nodeHours), ''],
@@ -153,8 +153,36 @@ export function renderPlan(p: TrainingPlan): string {
   if (c.fsxThroughputMBps > 0) {
     rows.push(['sync write', duration(c.writeSeconds), `at ${num(c.fsxThroughputMBps)} MB/s (given FSx)`]);
   }
-  rows.push(['recommended FSx', `${num(fsx.storageCapacityGiB)} GiB`,
-    `at ${fsx.perUnitThroughputMBps} MB/s/TiB = ${num(fsx.throughputMBps)} MB/s, `
-    + `checkpoint write ${duration(fsx.checkpointWriteSeconds)}`]);
+  rows.push(...fsxRows(p));
+  void fsx;
   return `${p.modelName} on ${p.nodes}x ${p.instanceType} (${p.gpus} GPUs)\n\n${keyValues(rows)}\n\n${p.summary}`;
+}
+
+function goodputRows(p: TrainingPlan): Array<[string, string, string?]> {
+  const g = p.goodputModel;
+  const given = p.goodput !== g.goodput;
+  return [
+    ['failures', num(g.failuresPerHour * 24, 2), `per day (one every ${num(g.meanTimeBetweenFailuresHours, 0)} h)`],
+    ['checkpoint every', duration(g.intervalSeconds), g.youngDaly ? '(Young/Daly)' : '(given, or the write time)'],
+    ['checkpoint cost', duration(g.checkpointCostSeconds), `(stall ${duration(g.stallSeconds)} + interference `
+      + `${duration(g.interferenceSeconds)} during a ${duration(g.writeSeconds)} write)`],
+    ['restart cost', duration(g.restartSeconds), `(requeue and start + reload ${duration(g.loadSeconds)})`],
+    ['lost', pct(g.lostToCheckpoints + g.lostToRestarts + g.lostToRework, 2), `(checkpoints ${pct(g.lostToCheckpoints, 2)}`
+      + `, restarts ${pct(g.lostToRestarts, 2)}, rework ${pct(g.lostToRework, 2)})`],
+    ['goodput', pct(p.goodput, 1), given ? `(given; the model gives ${pct(g.goodput, 1)})`
+      : 'of wall-clock time spent training'],
+  ];
+}
+
+function fsxRows(p: TrainingPlan): Array<[string, string, string?]> {
+  const s = p.fsxSizing;
+  const line = (o: typeof s.chosen) => `${num(o.fsx.storageCapacityGiB)} GiB at ${o.fsx.perUnitThroughputMBps} MB/s/TiB`;
+  const terms = (o: typeof s.chosen) => `write ${duration(o.writeSeconds)}, reload ${duration(o.reloadSeconds)}, `
+    + `FSx ${num(o.fsxCost)} + lost GPU time ${num(o.lostGpuCost)} = ${num(o.totalCost)}`;
+  const rows: Array<[string, string, string?]> = [
+    ['FSx (least run cost)', line(s.chosen), `= ${num(s.chosen.fsx.throughputMBps)} MB/s; ${terms(s.chosen)}`],
+  ];
+  if (s.smaller) rows.push(['  one size down', line(s.smaller), terms(s.smaller)]);
+  if (s.larger) rows.push(['  one size up', line(s.larger), terms(s.larger)]);
+  return rows;
 }

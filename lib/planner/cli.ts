@@ -8,7 +8,7 @@ import { findInstanceType, instanceTypeNames } from './instances';
 import { ParallelLayout, Recomputation, TrainingOptions, validateLayout } from './layout';
 import { DEFAULT_MEMORY_THRESHOLD, estimateMemory, memoryVerdict } from './memory';
 import { defineModel, findModel, ModelArchitecture, modelIds } from './models';
-import { DEFAULT_GOODPUT, planTraining } from './plan';
+import { noLayoutFits, planTraining } from './plan';
 import { renderEstimate, renderPlan, renderSearch, EstimateReport, estimateJson, searchJson } from './cli-render';
 import { renderMegatronSbatch } from '../training/megatron-launch';
 import { searchLayouts } from './search';
@@ -36,6 +36,7 @@ const MODEL_OPTIONS: Options = {
 };
 const TRAINING_OPTIONS: Options = {
   'recompute': str, 'no-distributed-optimizer': flag, 'no-fp32-grad': flag, 'pad-vocab': flag, 'threshold': str,
+  'tp-comm-overlap': flag, 'recompute-num-layers': str, 'fp8': flag, 'grad-reduce-in-bf16': flag,
   'json': flag, 'help': flag,
 };
 const COMMAND_OPTIONS: Record<string, Options> = {
@@ -50,7 +51,9 @@ const COMMAND_OPTIONS: Record<string, Options> = {
   plan: {
     ...MODEL_OPTIONS, ...TRAINING_OPTIONS, 'instance': str, 'nodes': str, 'tokens': str, 'seq': str, 'gbs': str,
     'price-per-node-hour': str, 'fsx-tib': str, 'fsx-throughput': str, 'goodput': str,
-    'checkpoint-interval-min': str, 'max-mbs': str, 'max-vp': str, 'measured-tflops': str, 'emit-sbatch': str,
+    'checkpoint-interval-min': str, 'failures-per-node-hour': str, 'restart-min': str, 'write-interference': str,
+    'staging-gbps': str, 'max-mbs': str, 'max-vp': str, 'measured-tflops': str, 'emit-sbatch': str,
+    'tp': str, 'pp': str, 'cp': str, 'dp': str, 'vp': str, 'mbs': str,
   },
 };
 
@@ -75,7 +78,8 @@ export function runCli(argv: string[], out: CliOutput): number {
     return EXIT_BAD_INPUT;
   }
   try {
-    const { values } = parseArgs({ args: rest, options, strict: true, allowPositionals: false });
+    const { values } = parseArgs({ args: withNegativeValues(rest, options), options, strict: true,
+      allowPositionals: false });
     if (values.help) {
       out.stdout(`${HELP[command]}\n`);
       return EXIT_OK;
@@ -85,6 +89,23 @@ export function runCli(argv: string[], out: CliOutput): number {
   } catch (e) {
     return reportError(e, command, out);
   }
+}
+
+/**
+ * `--nodes -4` reads as `--nodes=-4`, so that a negative number reaches the planner's own check ("nodes must be a
+ * positive integer, got -4") instead of parseArgs' "argument is ambiguous".
+ */
+function withNegativeValues(args: readonly string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const name = args[i].startsWith('--') && !args[i].includes('=') ? args[i].slice(2) : undefined;
+    const next = args[i + 1];
+    if (name !== undefined && options[name]?.type === 'string' && next !== undefined && /^-[\d.]/.test(next)) {
+      out.push(`${args[i]}=${next}`);
+      i++;
+    } else out.push(args[i]);
+  }
+  return out;
 }
 
 function reportError(e: unknown, command: string, out: CliOutput): number {
@@ -118,7 +139,8 @@ function runEstimate(values: Values): string {
   const sequenceLength = integer(values, 'seq', 8192);
   const globalBatchSize = integer(values, 'gbs', 1024);
   const gpus = integer(values, 'gpus', layout.tp * layout.pp * layout.cp * layout.dp);
-  validateLayout(model, layout, { sequenceLength, globalBatchSize, totalGpus: gpus, gpusPerNode: fabric.gpusPerNode });
+  validateLayout(model, layout, { sequenceLength, globalBatchSize, totalGpus: gpus, gpusPerNode: fabric.gpusPerNode,
+    embeddingAndLossInSplit: true });
   const options = trainingOptions(values);
   const threshold = number(values, 'threshold', DEFAULT_MEMORY_THRESHOLD);
   const common = { model, layout, sequenceLength, globalBatchSize, options };
@@ -141,6 +163,11 @@ function runSearch(values: Values): string {
     memoryThreshold: number(values, 'threshold', DEFAULT_MEMORY_THRESHOLD),
     maxMbs: integer(values, 'max-mbs', 16), maxVp: integer(values, 'max-vp', 8), includeNonFitting: !!values.all,
   });
+  if (!values.all && candidates.length === 0) {
+    // The same error, and exit code, as `plan` (use --all to see the layouts that do not fit).
+    throw noLayoutFits(model, required(values, 'gpus', integer),
+      `${fabric.gpu.name} GPUs (${fabric.gpusPerNode} per node)`, integer(values, 'seq', 8192));
+  }
   const top = candidates.slice(0, values.top !== undefined ? integer(values, 'top') : values.json ? undefined : 10);
   return values.json ? JSON.stringify(searchJson(top, fabric, model), null, 2)
     : renderSearch(model, fabric, top, candidates.length);
@@ -151,12 +178,19 @@ function runPlan(values: Values): string {
     model: modelFrom(values), instanceType: required(values, 'instance', text),
     nodes: required(values, 'nodes', integer), tokens: required(values, 'tokens', number),
     sequenceLength: integer(values, 'seq', 8192), globalBatchSize: integer(values, 'gbs', 1024),
-    pricePerNodeHour: optionalNumber(values, 'price-per-node-hour'), goodput: number(values, 'goodput', DEFAULT_GOODPUT),
+    pricePerNodeHour: optionalNumber(values, 'price-per-node-hour'), goodput: optionalNumber(values, 'goodput'),
     options: trainingOptions(values), memoryThreshold: number(values, 'threshold', DEFAULT_MEMORY_THRESHOLD),
     maxMbs: integer(values, 'max-mbs', 16), maxVp: integer(values, 'max-vp', 8),
     fsxCapacityTiB: optionalNumber(values, 'fsx-tib'), fsxPerUnitThroughputMBps: number(values, 'fsx-throughput', 250),
-    checkpointIntervalMinutes: number(values, 'checkpoint-interval-min', 30),
+    checkpointIntervalMinutes: optionalNumber(values, 'checkpoint-interval-min'),
+    failuresPerNodeHour: optionalNumber(values, 'failures-per-node-hour'),
+    restartMinutes: optionalNumber(values, 'restart-min'), writeInterference: optionalNumber(values, 'write-interference'),
+    stagingGBpsPerGpu: optionalNumber(values, 'staging-gbps'),
     measuredTflopsPerGpu: optionalNumber(values, 'measured-tflops'),
+    pinnedLayout: {
+      tp: optionalInteger(values, 'tp'), pp: optionalInteger(values, 'pp'), cp: optionalInteger(values, 'cp'),
+      dp: optionalInteger(values, 'dp'), vp: optionalInteger(values, 'vp'), mbs: optionalInteger(values, 'mbs'),
+    },
   });
   const sbatchFile = values['emit-sbatch'] === undefined ? undefined : text(values, 'emit-sbatch');
   if (sbatchFile !== undefined) writeSbatch(sbatchFile, renderMegatronSbatch(plan));
@@ -223,6 +257,11 @@ function trainingOptions(values: Values): TrainingOptions {
     fp32GradientAccumulation: !values['no-fp32-grad'],
     recomputation: recomputation(values),
     padVocabulary: !!values['pad-vocab'],
+    tpCommOverlap: !!values['tp-comm-overlap'],
+    recomputeNumLayers: values['recompute-num-layers'] === undefined ? undefined
+      : integer(values, 'recompute-num-layers'),
+    fp8: !!values.fp8,
+    gradientReduceInBf16: !!values['grad-reduce-in-bf16'],
   };
 }
 
@@ -253,6 +292,10 @@ function optionalNumber(values: Values, name: string): number | undefined {
   return values[name] === undefined ? undefined : number(values, name);
 }
 
+function optionalInteger(values: Values, name: string): number | undefined {
+  return values[name] === undefined ? undefined : integer(values, name);
+}
+
 function integer(values: Values, name: string, fallback?: number): number {
   const value = number(values, name, fallback);
   if (!Number.isInteger(value) || value < 1) throw new PlannerInputError(name, `must be a positive integer, got ${value}`);
@@ -271,6 +314,10 @@ const MODEL_HELP = `Model (one of):
 
 const TRAINING_HELP = `Training settings (defaults: the published estimator's assumptions):
   --recompute MODE         none (default), selective or full activation recomputation
+  --recompute-num-layers N with full: recompute only N layers per stage (--recompute-num-layers)
+  --tp-comm-overlap        overlap TP communication with the GEMMs (--tp-comm-overlap)
+  --fp8                    FP8 GEMMs (Transformer Engine; Hopper)
+  --grad-reduce-in-bf16    reduce gradients in bf16 (--grad-reduce-in-bf16)
   --no-distributed-optimizer   replicate the optimizer states (12 bytes/param on every GPU)
   --no-fp32-grad           bf16 gradient accumulation (2 bytes/param instead of 4)
   --pad-vocab              pad the vocabulary to a multiple of 128·TP as Megatron does
@@ -324,11 +371,18 @@ Example: cdk-hyperpod-plan search --model llama-3.3-70b --gpu h100-80gb --gpus 2
   --seq N                  sequence length (default 8192)
   --gbs N                  global batch in sequences (default 1024)
   --price-per-node-hour X  adds the cost (any currency)
-  --goodput X              share of time spent training (default ${DEFAULT_GOODPUT})
+  --goodput X              share of time spent training (default: the goodput model's)
+  --failures-per-node-hour X  node failure rate (default 1.58e-4, Llama 3: 419 interruptions, 54 days, 2,048 nodes)
+  --restart-min N          requeue + node replacement + start before the checkpoint load (default 15)
+  --write-interference X   share training slows while a checkpoint is written (default 0.153)
+  --staging-gbps X         async save device-to-host rate per GPU, GB/s (default 0.68)
   --fsx-tib N              existing FSx for Lustre capacity in TiB: adds checkpoint write times
   --fsx-throughput N       its per-unit throughput, MB/s/TiB: ${PERSISTENT_2_PER_UNIT_THROUGHPUTS.join(', ')} (default 250)
-  --checkpoint-interval-min N  minutes between checkpoints (default 30)
+  --checkpoint-interval-min N  minutes between checkpoints (default: Young/Daly from stall and failure rate)
   --max-mbs N --max-vp N   search limits (defaults 16, 8)
+  --tp N --pp N --cp N --dp N --vp N --mbs N
+                           pin these parallel sizes (e.g. a measured layout); the others are searched. A pin
+                           that no valid layout that fits can meet is an input error
   --measured-tflops X      TFLOP/s per GPU measured for the chosen layout (throughput-probe.sh): replaces the
                            predicted speed in the step time, days and cost
   --emit-sbatch FILE       also write a Megatron-LM Slurm launch script for the plan to FILE (catalog models)

@@ -1,4 +1,4 @@
-import { PlannerInputError } from './errors';
+import { nearest, PlannerInputError } from './errors';
 
 /** The GPUs the planner knows; the value is the id used by the CLI (`--gpu h100-80gb`). */
 export enum GpuType {
@@ -60,6 +60,6 @@ export function gpuIds(): string[] {
 /** The catalog GPU with this id (case-insensitive); throws a PlannerInputError listing the valid ids. */
 export function findGpu(id: string): GpuSpec {
   const found = GPU_CATALOG.find((g) => g.type === id.toLowerCase());
-  if (!found) throw new PlannerInputError('gpu', `must be one of ${gpuIds().join(', ')}, got '${id}'`);
+  if (!found) throw new PlannerInputError('gpu', `must be one of ${gpuIds().join(', ')}, got '${id}'${nearest(id, gpuIds())}`);
   return found;
 }

@@ -1,4 +1,4 @@
-import { PlannerInputError } from './errors';
+import { nearest, PlannerInputError } from './errors';
 import { findGpu, GpuSpec, GpuType } from './gpus';
 
 /** A SageMaker HyperPod GPU instance type, with what the planner and the cluster construct need. */
@@ -51,7 +51,7 @@ export function findInstanceType(name: string): GpuInstanceType {
   const wanted = name.startsWith('ml.') ? name : `ml.${name}`;
   const found = HYPERPOD_GPU_INSTANCES.find((i) => i.name === wanted);
   if (!found) {
-    throw new PlannerInputError('instance', `must be one of ${instanceTypeNames().join(', ')}, got '${name}'`);
+    throw new PlannerInputError('instance', `must be one of ${instanceTypeNames().join(', ')}, got '${name}'${nearest(wanted, instanceTypeNames())}`);
   }
   return found;
 }

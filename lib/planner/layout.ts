@@ -48,6 +48,30 @@ export interface TrainingOptions {
    * @default false
    */
   readonly padVocabulary?: boolean;
+  /**
+   * Overlap the tensor-parallel all-gathers and reduce-scatters with the GEMMs (Transformer Engine userbuffers;
+   * Megatron-LM `--tp-comm-overlap`, which needs TP > 1 and sequence parallelism). The launch maps it to that flag.
+   * @default false
+   */
+  readonly tpCommOverlap?: boolean;
+  /**
+   * With full recomputation, recompute only this many layers per pipeline stage (per virtual chunk with
+   * interleaving); the others keep their activations. Megatron-LM `--recompute-num-layers N` with
+   * `--recompute-granularity full --recompute-method block`.
+   * @default - every layer (the stage's layer count)
+   */
+  readonly recomputeNumLayers?: number;
+  /**
+   * Run the GEMMs in FP8 (Transformer Engine, `--fp8-format hybrid`); Hopper GPUs only.
+   * @default false
+   */
+  readonly fp8?: boolean;
+  /**
+   * Reduce gradients in bf16 (Megatron-LM core_v0.12.0+ `--grad-reduce-in-bf16`; NeMo/Megatron-Bridge recipes do) instead
+   * of fp32 (Megatron-LM's default with fp32 accumulation): halves the data-parallel reduce-scatter bytes.
+   * @default false
+   */
+  readonly gradientReduceInBf16?: boolean;
 }
 
 /** TrainingOptions with every default filled in. */
@@ -56,15 +80,44 @@ export interface ResolvedTrainingOptions {
   readonly fp32GradientAccumulation: boolean;
   readonly recomputation: Recomputation;
   readonly padVocabulary: boolean;
+  readonly tpCommOverlap: boolean;
+  /** Undefined: every layer of a stage when recomputation is full, none otherwise. */
+  readonly recomputeNumLayers?: number;
+  readonly fp8: boolean;
+  readonly gradientReduceInBf16: boolean;
 }
 
 export function resolveOptions(options: TrainingOptions = {}): ResolvedTrainingOptions {
+  const n = options.recomputeNumLayers;
+  if (n !== undefined) {
+    if (!Number.isInteger(n) || n < 1) {
+      throw new PlannerInputError('recomputeNumLayers', `must be a positive integer, got ${n}`);
+    }
+    if (options.recomputation !== Recomputation.FULL) {
+      throw new PlannerInputError('recomputeNumLayers', `needs recomputation 'full' (Megatron-LM --recompute-num-layers `
+        + `applies to --recompute-granularity full), got '${options.recomputation ?? Recomputation.NONE}'`);
+    }
+  }
   return {
     distributedOptimizer: options.distributedOptimizer ?? true,
     fp32GradientAccumulation: options.fp32GradientAccumulation ?? true,
     recomputation: options.recomputation ?? Recomputation.NONE,
     padVocabulary: options.padVocabulary ?? false,
+    tpCommOverlap: options.tpCommOverlap ?? false,
+    recomputeNumLayers: options.recomputeNumLayers,
+    fp8: options.fp8 ?? false,
+    gradientReduceInBf16: options.gradientReduceInBf16 ?? false,
   };
+}
+
+/**
+ * Share of a stage's layers that recompute their forward pass: 1 with full recomputation (or
+ * `recomputeNumLayers` of the stage's layers per chunk), 0 otherwise.
+ */
+export function recomputedShare(options: ResolvedTrainingOptions, layersPerChunk: number): number {
+  if (options.recomputation !== Recomputation.FULL) return 0;
+  if (options.recomputeNumLayers === undefined) return 1;
+  return Math.min(1, options.recomputeNumLayers / layersPerChunk);
 }
 
 /** Virtual stages with the default applied. */
@@ -78,6 +131,12 @@ export interface LayoutContext {
   readonly globalBatchSize?: number;
   readonly totalGpus?: number;
   readonly gpusPerNode?: number;
+  /**
+   * Accept interleaving where PP·VP divides the layers + 2 (embedding and loss counted as layers, Megatron-LM
+   * core_r0.11.0+; see accountsForEmbeddingAndLoss).
+   * @default false (the launch scripts' core_r0.9.0 refuses it)
+   */
+  readonly embeddingAndLossInSplit?: boolean;
 }
 
 /**
@@ -142,11 +201,10 @@ const RULES: readonly Rule[] = [
   (_m, l, c) => (c.totalGpus === undefined || l.tp * l.pp * l.cp * l.dp === c.totalGpus ? undefined
     : `TP·PP·CP·DP must equal the GPU count ${c.totalGpus}, got ${l.tp}·${l.pp}·${l.cp}·${l.dp} = `
       + `${l.tp * l.pp * l.cp * l.dp}`),
-  // TP and CP exchange data every layer: they must stay on NVLink, inside one node, on aligned GPU groups.
-  (_m, l, c) => (c.gpusPerNode === undefined || c.gpusPerNode % (l.tp * l.cp) === 0 ? undefined
-    : `TP·CP must divide the ${c.gpusPerNode} GPUs of a node (stay inside it), got ${l.tp}·${l.cp} = ${l.tp * l.cp}`),
+  // TP and CP may span nodes (NVIDIA's Llama 3.1 405B recipe runs TP8·CP2 on 8-GPU nodes, Meta ran CP16 at 131K,
+  // the Llama-3.1-8B grid ran TP·CP 8 on 4-GPU nodes): nothing refuses it; the throughput model charges the network.
   (m, l) => pipelineRule(m, l),
-  (m, l) => virtualStageRule(m, l),
+  (m, l, c) => virtualStageRule(m, l, c),
   (m, l) => (m.numAttentionHeads % l.tp === 0 ? undefined
     : `TP must divide the ${m.numAttentionHeads} attention heads, got ${l.tp}`),
   // Megatron-LM splits the query groups over the TP ranks (it does not replicate KV heads).
@@ -178,14 +236,31 @@ function pipelineRule(m: ModelArchitecture, l: ParallelLayout): string | undefin
     + ` (${uneven.length === 0 ? 'none here' : uneven.join(', ')}), got ${l.pp}`;
 }
 
-function virtualStageRule(m: ModelArchitecture, l: ParallelLayout): string | undefined {
+function virtualStageRule(m: ModelArchitecture, l: ParallelLayout, c: LayoutContext): string | undefined {
   const v = vpOf(l);
   if (v === 1) return undefined;
   if (l.pp === 1) return `virtual pipeline stages need PP > 1, got VP ${v} with PP 1`;
   if (m.numLayers % (l.pp * v) === 0) return undefined;
-  return `PP·VP must divide the ${m.numLayers} layers, got ${l.pp}·${v} = ${l.pp * v}`
-    + (m.numLayers % l.pp === 0 ? ''
-      : ' (Megatron-LM core_r0.9.0 refuses uneven first and last stages with the interleaved schedule)');
+  if (accountsForEmbeddingAndLoss(m, l) && c.embeddingAndLossInSplit) return undefined;
+  const uneven = m.numLayers % l.pp === 0 ? ''
+    : ' (Megatron-LM core_r0.9.0 refuses uneven first and last stages with the interleaved schedule)';
+  const withFlags = !accountsForEmbeddingAndLoss(m, l) ? ''
+    : `; it divides the ${m.numLayers + 2} counting the embedding and the loss as one layer each, which needs `
+      + 'core_r0.11.0+ --account-for-embedding-in-pipeline-split --account-for-loss-in-pipeline-split';
+  return `PP·VP must divide the ${m.numLayers} layers, got ${l.pp}·${v} = ${l.pp * v}${uneven}${withFlags}`;
+}
+
+/**
+ * Interleaving where PP·VP divides L + 2 but not L: Megatron-LM (from core_r0.11.0,
+ * `--account-for-embedding-in-pipeline-split --account-for-loss-in-pipeline-split`) counts the input embedding and
+ * the loss as one layer each, so the first and last stages hold one transformer layer less. NVIDIA's Llama 3.1 405B
+ * recipe (126 layers, PP8·VP8 = 64 dividing 128) and Meta's PP16 schedule rely on it. The launch scripts target
+ * core_r0.9.0, which refuses it: the rules accept it only with `LayoutContext.embeddingAndLossInSplit` (the CLI's
+ * `estimate` sets it), and the search does not offer it.
+ */
+export function accountsForEmbeddingAndLoss(m: ModelArchitecture, l: ParallelLayout): boolean {
+  const v = vpOf(l);
+  return v > 1 && l.pp > 1 && m.numLayers % (l.pp * v) !== 0 && (m.numLayers + 2) % (l.pp * v) === 0;
 }
 
 /** Megatron-LM's interleaved schedule runs the micro-batches in groups of PP. */

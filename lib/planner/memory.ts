@@ -1,7 +1,7 @@
 import { requirePositive } from './errors';
 import { GpuSpec } from './gpus';
 import {
-  ParallelLayout, pipelineSplit, PipelineSplit, Recomputation, resolveOptions, ResolvedTrainingOptions,
+  ParallelLayout, pipelineSplit, PipelineSplit, recomputedShare, resolveOptions, ResolvedTrainingOptions,
   TrainingOptions, vpOf,
 } from './layout';
 import { effectiveVocabSize, ModelArchitecture, transformerLayerParameters } from './models';
@@ -150,8 +150,9 @@ function stageActivationBytes(input: MemoryInput, options: ResolvedTrainingOptio
   const h = model.hiddenSize;
   const tokens = (input.sequenceLength / layout.cp) * layout.mbs;
   const inFlight = pp - stage;
-  let bytes = inFlight * stageLayerCount(split, stage) * keptPerLayer(model, tokens, options.recomputation) / tp;
-  if (options.recomputation === Recomputation.FULL) bytes += layerActivationBytes(model, tokens) / tp;
+  const share = recomputedShare(options, stageLayerCount(split, stage) / v);
+  let bytes = inFlight * stageLayerCount(split, stage) * keptPerLayer(model, tokens, share) / tp;
+  if (share > 0) bytes += layerActivationBytes(model, tokens) / tp;
   if (stage === 0) bytes += 8 * tokens * h * inFlight / tp;
   if (v > 1) bytes *= 1 + (pp - 1) / (pp * v);
   else if (input.globalBatchSize !== undefined) {
@@ -181,8 +182,9 @@ function activationBytes(input: MemoryInput, options: ResolvedTrainingOptions): 
   // Context parallelism splits the sequence; micro-batch and local sequence only appear as their product.
   const tokens = (input.sequenceLength / layout.cp) * layout.mbs;
   // PP micro-batches of L/PP layers are in flight on the first stage: L layers' worth.
-  let bytes = model.numLayers * keptPerLayer(model, tokens, options.recomputation) / tp;
-  if (options.recomputation === Recomputation.FULL) bytes += layerActivationBytes(model, tokens) / tp;
+  const share = recomputedShare(options, model.numLayers / (pp * v));
+  let bytes = model.numLayers * keptPerLayer(model, tokens, share) / tp;
+  if (share > 0) bytes += layerActivationBytes(model, tokens) / tp;
   bytes += 8 * tokens * h * pp / tp; // embedding input, PP micro-batches in flight
   if (v > 1) bytes *= 1 + (pp - 1) / (pp * v);
   else if (pp > 1 && input.globalBatchSize !== undefined) {
@@ -197,12 +199,14 @@ function activationBytes(input: MemoryInput, options: ResolvedTrainingOptions): 
 }
 
 /**
- * What each layer keeps for its backward pass. Selective recomputation recomputes core attention, which flash
- * attention already does not store, so it keeps the same as none; full recomputation keeps the layer input.
+ * What each layer keeps for its backward pass, on average over a stage where `recomputed` of the layers recompute.
+ * Selective recomputation recomputes core attention, which flash attention already does not store, so it keeps the
+ * same as none (share 0); a fully recomputed layer keeps its input (2 bytes × tokens × h).
  */
-function keptPerLayer(model: ModelArchitecture, tokens: number, recomputation: Recomputation): number {
-  if (recomputation === Recomputation.FULL) return 2 * tokens * model.hiddenSize;
-  return layerActivationBytes(model, tokens);
+function keptPerLayer(model: ModelArchitecture, tokens: number, recomputed: number): number {
+  if (recomputed === 1) return 2 * tokens * model.hiddenSize;
+  if (recomputed === 0) return layerActivationBytes(model, tokens);
+  return recomputed * 2 * tokens * model.hiddenSize + (1 - recomputed) * layerActivationBytes(model, tokens);
 }
 
 /** Whether an estimate fits a GPU by the threshold rule. */

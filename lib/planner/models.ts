@@ -1,4 +1,4 @@
-import { PlannerInputError, requirePositiveInteger } from './errors';
+import { nearest, PlannerInputError, requirePositiveInteger } from './errors';
 
 /**
  * A decoder-only transformer in the Llama family (RMSNorm, SwiGLU MLP, grouped-query attention, no linear biases
@@ -62,7 +62,7 @@ export function modelIds(): string[] {
 export function findModel(id: string): ModelArchitecture {
   const found = MODEL_CATALOG.find((m) => m.id === id.toLowerCase());
   if (!found) {
-    throw new PlannerInputError('model', `must be one of ${modelIds().join(', ')}, got '${id}'`);
+    throw new PlannerInputError('model', `must be one of ${modelIds().join(', ')}, got '${id}'${nearest(id, modelIds())}`);
   }
   return found;
 }

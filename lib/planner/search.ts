@@ -4,6 +4,18 @@ import { DEFAULT_MEMORY_THRESHOLD, estimateMemory, MemoryEstimate, memoryVerdict
 import { ModelArchitecture } from './models';
 import { ClusterFabric, estimateThroughput, ThroughputEstimate } from './throughput';
 
+/** Parallel sizes fixed by the caller (`plan --tp 8 --pp 2 --vp 4`); the others are searched. */
+export type LayoutPin = Partial<Pick<ParallelLayout, 'tp' | 'pp' | 'cp' | 'dp' | 'mbs' | 'vp'>>;
+
+/** The pinned sizes as the CLI spells them, e.g. "TP8 PP2 VP4". */
+export function layoutPinText(pin: LayoutPin): string {
+  return (['tp', 'pp', 'cp', 'dp', 'mbs', 'vp'] as const).filter((k) => pin[k] !== undefined)
+    .map((k) => `${k === 'mbs' ? 'mbs' : k.toUpperCase()}${pin[k]}`).join(' ');
+}
+
+/** Largest CP the search tries unless told: Meta's CP16 at 131,072 tokens is the largest published. */
+export const DEFAULT_MAX_CP = 16;
+
 export interface SearchInput {
   readonly model: ModelArchitecture;
   /** The GPU, its node size and network. */
@@ -28,10 +40,20 @@ export interface SearchInput {
    */
   readonly maxVp?: number;
   /**
+   * Largest context-parallel size tried. TP and CP may span nodes; the throughput model charges the network.
+   * @default DEFAULT_MAX_CP (16, Meta's Llama 3 long-context setting)
+   */
+  readonly maxCp?: number;
+  /**
    * Also return layouts that do not fit, after those that do, least memory first.
    * @default false
    */
   readonly includeNonFitting?: boolean;
+  /**
+   * Only layouts with these sizes (a pinned VP, micro-batch or CP is tried even beyond maxVp, maxMbs or maxCp).
+   * @default - none: every size is searched
+   */
+  readonly pin?: LayoutPin;
 }
 
 /** One layout with its predicted memory and speed. */
@@ -46,7 +68,7 @@ export interface LayoutCandidate {
 /**
  * Every valid layout of `totalGpus` GPUs, ranked by predicted TFLOP/s per GPU among those that fit, each with its
  * best number of virtual pipeline stages.
- * Valid: the rules of layoutProblems — TP·CP divides the node; PP divides the layers or splits them with fewer on the
+ * Valid: the rules of layoutProblems — TP and CP may span nodes (ranked low by their network cost); PP divides the layers or splits them with fewer on the
  * first and last stage (PP ≥ 3, no interleaving); PP·VP divides the layers with interleaving; TP divides the heads
  * and the KV heads; 2·CP and, with TP > 1, TP·CP divide the sequence; micro-batch·DP divides the global batch and,
  * with interleaving, PP divides the micro-batches per step; TP·PP·CP·DP = GPUs.
@@ -57,9 +79,19 @@ export function searchLayouts(input: SearchInput): LayoutCandidate[] {
   requirePositiveInteger('globalBatchSize', input.globalBatchSize);
   const threshold = input.memoryThreshold ?? DEFAULT_MEMORY_THRESHOLD;
   requirePositive('memoryThreshold', threshold);
-  const candidates = enumerateLayouts(input).map((layout) => evaluate(input, layout, threshold));
+  const pin = input.pin ?? {};
+  for (const [name, value] of Object.entries(pin)) {
+    if (value !== undefined) requirePositiveInteger(name, value);
+  }
+  const candidates = enumerateLayouts(input).filter((l) => matchesPin(l, pin))
+    .map((layout) => evaluate(input, layout, threshold));
   const kept = input.includeNonFitting ? candidates : candidates.filter((c) => c.verdict.fits);
   return bestVirtualStages(kept.sort(byRank));
+}
+
+function matchesPin(layout: ParallelLayout, pin: LayoutPin): boolean {
+  return (Object.keys(pin) as (keyof LayoutPin)[])
+    .every((k) => pin[k] === undefined || (k === 'vp' ? layout.vp ?? 1 : layout[k]) === pin[k]);
 }
 
 /** Interleaving depth is a schedule setting, not a different split: keep the best VP of each layout. */
@@ -81,9 +113,10 @@ export function enumerateLayouts(input: SearchInput): ParallelLayout[] {
     totalGpus: gpus, gpusPerNode: input.fabric.gpusPerNode,
   };
   const out: ParallelLayout[] = [];
-  for (const tp of divisors(input.fabric.gpusPerNode)) {
-    for (const cp of divisors(input.fabric.gpusPerNode / tp)) {
-      if (gpus % (tp * cp) !== 0) continue;
+  const maxCp = Math.max(input.maxCp ?? DEFAULT_MAX_CP, input.pin?.cp ?? 1);
+  // TP beyond the KV heads is refused by the rules; CP beyond maxCp leaves chunks too short to be worth it.
+  for (const tp of divisors(gpus).filter((t) => model.numKvHeads % t === 0 && model.numAttentionHeads % t === 0)) {
+    for (const cp of divisors(gpus / tp).filter((c) => c <= maxCp)) {
       for (const pp of divisors(gpus / (tp * cp))) {
         if (!pipelineSplit(model.numLayers, pp)) continue;
         const dp = gpus / (tp * cp * pp);
@@ -100,13 +133,15 @@ export function enumerateLayouts(input: SearchInput): ParallelLayout[] {
 }
 
 function microBatchSizes(input: SearchInput, dp: number): number[] {
-  const max = Math.min(input.maxMbs ?? 16, input.globalBatchSize);
+  const max = Math.min(Math.max(input.maxMbs ?? 16, input.pin?.mbs ?? 1), input.globalBatchSize);
   return Array.from({ length: max }, (_, i) => i + 1).filter((b) => input.globalBatchSize % (b * dp) === 0);
 }
 
 function virtualStageCounts(input: SearchInput, pp: number): number[] {
   if (pp === 1 || input.model.numLayers % pp !== 0) return [1]; // uneven stages: no interleaving
-  const max = input.maxVp ?? 8;
+  // Interleaving that counts the embedding and loss as layers (core_r0.11.0+) is not offered: the launch scripts
+  // target core_r0.9.0 (see accountsForEmbeddingAndLoss).
+  const max = Math.max(input.maxVp ?? 8, input.pin?.vp ?? 1);
   return divisors(input.model.numLayers / pp).filter((v) => v <= max);
 }
 

@@ -5,7 +5,7 @@ import {
 import { GpuArchitecture, GpuSpec, GpuType } from './gpus';
 import { GpuInstanceType, instanceGpu } from './instances';
 import {
-  ParallelLayout, pipelineSplit, Recomputation, resolveOptions, ResolvedTrainingOptions, TrainingOptions, vpOf,
+  ParallelLayout, pipelineSplit, Recomputation, recomputedShare, resolveOptions, ResolvedTrainingOptions, TrainingOptions, vpOf,
 } from './layout';
 import { parametersOnMostLoadedGpu } from './memory';
 import { ModelArchitecture } from './models';
@@ -55,20 +55,27 @@ export function defaultFabric(gpu: GpuSpec, gpusPerNode?: number): ClusterFabric
   return { gpu, gpusPerNode: gpusPerNode ?? ref.gpusPerNode, networkGbpsPerGpu: ref.nodeGbps / ref.gpusPerNode };
 }
 
-/** The fitted constants of the model (see FITTED_THROUGHPUT_CONSTANTS). */
+/** The constants of the model (see FITTED_THROUGHPUT_CONSTANTS; docs/planner.md gives each one's source or fit). */
 export interface ThroughputConstants {
   /** Fraction of dense BF16 peak the GEMMs reach on Ampere GPUs. */
   readonly ampereEfficiency: number;
   /** Fraction of dense BF16 peak the GEMMs reach on Hopper GPUs. */
   readonly hopperEfficiency: number;
+  /** Fraction of dense FP8 peak (2 × BF16) the GEMMs reach on Hopper with Transformer Engine FP8, casts included. */
+  readonly fp8Efficiency: number;
+  /** Fraction of dense BF16 peak causal flash attention reaches, counted on the FLOPs it does (half of s²). */
+  readonly flashAttentionEfficiency: number;
   /** Fixed cost of one tensor-parallel collective (launch, synchronisation, small-message latency), seconds. */
   readonly tpLatencySeconds: number;
-  /** Exposed tensor-parallel traffic, as a multiple of bytes / NVLink bandwidth. */
+  /** Exposed tensor-parallel traffic, as a multiple of bytes / link bandwidth. */
   readonly tpBandwidthFactor: number;
-  /** Extra attention time per additional context-parallel rank (chunked kernels, result merging). */
+  /**
+   * Extra attention time of ring context parallelism at large CP: attention × (1 + this × (1 − 1/CP)) (the chunks
+   * are smaller kernels, and partial results are merged).
+   */
   readonly cpAttentionOverhead: number;
-  /** Fixed cost per micro-batch of the pipeline schedule's sends and receives on each stage, seconds. */
-  readonly stageBoundarySeconds: number;
+  /** Latency of one pipeline send/receive (NCCL p2p set-up and synchronisation), seconds. */
+  readonly p2pLatencySeconds: number;
   /** Achieved fraction of network bandwidth for the data-parallel reduce-scatter and all-gather. */
   readonly dpBandwidthFactor: number;
   /** Fraction of the last micro-batch's stage time that hides data-parallel traffic. */
@@ -76,20 +83,24 @@ export interface ThroughputConstants {
 }
 
 /**
- * Fitted by test/planner/calibrate.ts: Nelder–Mead on the mean squared log error over the 122 measured layouts of
- * the Llama-3.1-8B grid at sequence 8192 (A100 40GB on 8-GPU nodes with 4× HDR200, H100 94GB on 4-GPU nodes with
- * 4× NDR200, global batch 1024), within physical bounds. The 16384-token grid and the published Llama 3 405B and
- * Swallow 70B figures were left out of the fit and serve as checks (docs/planner.md).
+ * Fitted by test/planner/calibrate.ts on /work/shared/reference data only: Nelder–Mead on the mean squared log
+ * error over the 122 measured layouts of the Llama-3.1-8B grid at sequence 8192 (A100 40GB on 8-GPU nodes with 4×
+ * HDR200, H100 94GB on 4-GPU nodes with 4× NDR200, global batch 1024), within physical bounds; `fp8Efficiency` alone
+ * on the nine NeMo / Megatron-Bridge FP8 rows of throughput-reference.csv (the other constants held), with a
+ * leave-one-out check. The 16384-token grid, Meta's Llama 3 405B BF16 rows and the Swallow 70B figure are not in
+ * any fit and serve as checks (docs/planner.md).
  */
 export const FITTED_THROUGHPUT_CONSTANTS: ThroughputConstants = {
-  ampereEfficiency: 0.8607,
-  hopperEfficiency: 0.7025,
-  tpLatencySeconds: 151.9e-6,
-  tpBandwidthFactor: 0.5979,
-  cpAttentionOverhead: 0.3283,
-  stageBoundarySeconds: 0.0348,
-  dpBandwidthFactor: 0.5490,
-  dpOverlap: 0.3263,
+  ampereEfficiency: 0.6718,
+  hopperEfficiency: 0.5846,
+  fp8Efficiency: 0.634,
+  flashAttentionEfficiency: 0.5661,
+  tpLatencySeconds: 158.6e-6,
+  tpBandwidthFactor: 0.3,
+  cpAttentionOverhead: 1,
+  p2pLatencySeconds: 500e-6,
+  dpBandwidthFactor: 0.5623,
+  dpOverlap: 0.6245,
 };
 
 /**
@@ -159,6 +170,9 @@ export function estimateThroughput(input: ThroughputInput,
       `must be divisible by micro-batch·DP = ${layout.mbs * layout.dp}, got ${input.globalBatchSize}`);
   }
   const options = resolveOptions(input.options);
+  if (options.fp8 && fabric.gpu.architecture !== GpuArchitecture.HOPPER) {
+    throw new PlannerInputError('fp8', `needs a Hopper GPU (Transformer Engine FP8), got ${fabric.gpu.name}`);
+  }
   const v = vpOf(layout);
   const micro = microBatchTimes(input, options, constants);
   const perMicro = micro.stage + micro.boundary;
@@ -195,30 +209,33 @@ function microBatchTimes(input: ThroughputInput, options: ResolvedTrainingOption
   const { model, layout, fabric } = input;
   const { tp, cp, pp } = layout;
   const gpu = fabric.gpu;
-  const flops = gpu.denseBf16Tflops * 1e12
-    * (gpu.architecture === GpuArchitecture.HOPPER ? k.hopperEfficiency : k.ampereEfficiency);
+  const peak = gpu.denseBf16Tflops * 1e12;
+  const gemmRate = options.fp8 ? 2 * peak * k.fp8Efficiency
+    : peak * (gpu.architecture === GpuArchitecture.HOPPER ? k.hopperEfficiency : k.ampereEfficiency);
   const tokens = layout.mbs * input.sequenceLength / cp; // tokens of this GPU's sequence chunk
+  const split = pipelineSplit(model.numLayers, pp);
+  const chunkLayers = (split?.uneven ? split.middle : model.numLayers / pp) / vpOf(layout);
   // Recomputation repeats forward work: forward is one unit of three (backward two). Full recomputation repeats
-  // the whole layer's forward pass, selective only core attention's.
-  const forwardPasses = options.recomputation === Recomputation.FULL ? 2 : 1;
+  // the whole layer's forward pass (on `recomputeNumLayers` of a chunk's layers when given), selective only core
+  // attention's.
+  const recomputed = recomputedShare(options, chunkLayers);
+  const forwardPasses = 1 + recomputed;
   const passScale = (forwardPasses + 2) / 3;
-  const attentionScale = options.recomputation === Recomputation.NONE ? 1 : 4 / 3;
-  const attention = layerAttentionFlopsPerToken(model, input.sequenceLength) * tokens / tp / flops
-    * attentionScale;
-  const layerCompute = (layerGemmFlopsPerToken(model) * tokens / tp / flops
-    + elementwiseBytesPerToken(model) * tokens / tp / (gpu.memoryBandwidthTBps * 1e12)) * passScale + attention;
-  const layerCp = cp === 1 ? 0 : attention * k.cpAttentionOverhead * (cp - 1)
-    + (forwardPasses + 2) * (cp - 1) * 4 * tokens * model.hiddenSize
-      * (model.numKvHeads / model.numAttentionHeads) / tp / bytesPerSecond(fabric, tp * cp);
-  const layerTp = tp === 1 ? 0 : (4 * forwardPasses + 6)
-    * (k.tpLatencySeconds + k.tpBandwidthFactor * 2 * tokens * model.hiddenSize * (tp - 1) / tp
-      / bytesPerSecond(fabric, tp));
-  const output = outputLayerFlopsPerToken(model) * tokens / tp / flops;
+  const attentionScale = options.recomputation === Recomputation.SELECTIVE ? 4 / 3 : passScale;
+  // Causal flash attention computes half of Megatron's non-causal count (the upper triangle is skipped).
+  const attentionCompute = layerAttentionFlopsPerToken(model, input.sequenceLength) / 2 * tokens / tp
+    / (peak * k.flashAttentionEfficiency);
+  const attention = attentionCompute * attentionScale * (1 + k.cpAttentionOverhead * (1 - 1 / cp));
+  const gemm = layerGemmFlopsPerToken(model) * tokens / tp / gemmRate * passScale;
+  const elementwise = elementwiseBytesPerToken(model) * tokens / tp / (gpu.memoryBandwidthTBps * 1e12) * passScale;
+  const layerCompute = gemm + elementwise + attention;
+  const layerCp = cp === 1 ? 0 : contextParallelSeconds(input, forwardPasses);
+  const layerTp = tp === 1 ? 0 : tensorParallelSeconds(input, options, k, forwardPasses, gemm);
+  const output = outputLayerFlopsPerToken(model) * tokens / tp / gemmRate;
   const perLayer = layerCompute + layerTp + layerCp;
   // The pipeline runs at the pace of its slowest stage. PP dividing the layers: the last (L/PP layers and the
   // output layer). Uneven: the first and last stages have fewer layers, so a middle stage with ⌈L/PP⌉ layers may
   // be the slowest; the lighter stages wait for it.
-  const split = pipelineSplit(model.numLayers, pp);
   const lastLayers = split?.uneven ? split.last : model.numLayers / pp;
   const middleLayers = split?.uneven ? split.middle : 0;
   const middleSlowest = middleLayers * perLayer > lastLayers * perLayer + output;
@@ -234,8 +251,40 @@ function microBatchTimes(input: ThroughputInput, options: ResolvedTrainingOption
 }
 
 /**
- * Per micro-batch: a fixed send/receive cost of the 1F1B schedule on each stage (fitted), plus the transfer of
- * activations forward and their gradients backward at each of the VP chunk boundaries.
+ * Tensor parallelism with sequence parallelism: per layer 2 all-gathers and 2 reduce-scatters forward (4 more with
+ * recomputation) and 6 backward, each moving (TP − 1)/TP of the bf16 activations. With `tpCommOverlap` the
+ * bandwidth part runs under the layer's GEMMs (Transformer Engine userbuffers) and only what exceeds them shows;
+ * the fixed latency of each collective stays.
+ */
+function tensorParallelSeconds(input: ThroughputInput, options: ResolvedTrainingOptions, k: ThroughputConstants,
+  forwardPasses: number, gemmSeconds: number): number {
+  const { model, layout, fabric } = input;
+  const tokens = layout.mbs * input.sequenceLength / layout.cp;
+  const collectives = 4 * forwardPasses + 6;
+  const transfer = collectives * k.tpBandwidthFactor * 2 * tokens * model.hiddenSize * (layout.tp - 1) / layout.tp
+    / bytesPerSecond(fabric, layout.tp);
+  const exposed = options.tpCommOverlap ? Math.max(0, transfer - gemmSeconds) : transfer;
+  return collectives * k.tpLatencySeconds + exposed;
+}
+
+/**
+ * Ring context parallelism: CP − 1 exchanges of this rank's K and V chunk (bf16, KV heads only, split by TP) per
+ * forward pass, twice that backward (K, V and their gradients). Transformer Engine overlaps each exchange with the
+ * previous chunk's attention, but the held-out 16384-token grid (CP across nodes ran at ~290 TFLOP/s) shows it
+ * exposed: the model counts it in full.
+ */
+function contextParallelSeconds(input: ThroughputInput, forwardPasses: number): number {
+  const { model, layout, fabric } = input;
+  const tokens = layout.mbs * input.sequenceLength / layout.cp;
+  const kvBytes = 2 * 2 * tokens * model.hiddenSize * (model.numKvHeads / model.numAttentionHeads) / layout.tp;
+  const transfer = (forwardPasses + 2) * (layout.cp - 1) * kvBytes / bytesPerSecond(fabric, layout.tp * layout.cp);
+  return transfer;
+}
+
+/**
+ * Per micro-batch, on each stage: the activations sent forward and their gradients sent back (bf16, the sequence
+ * split over TP by sequence parallelism), at each of the VP chunk boundaries, at the bandwidth between neighbouring
+ * stages, plus the p2p latency of each send/receive. Megatron's 1F1B schedule waits for them.
  */
 function stageBoundarySeconds(input: ThroughputInput, k: ThroughputConstants): number {
   const { layout, fabric } = input;
@@ -243,7 +292,7 @@ function stageBoundarySeconds(input: ThroughputInput, k: ThroughputConstants): n
   const bytes = 2 * 2 * tokens * input.model.hiddenSize / layout.tp;
   // Stages are the outermost dimension: neighbours share a node only when a stage is smaller than a node.
   const span = layout.tp * layout.cp * layout.dp * 2;
-  return k.stageBoundarySeconds + vpOf(layout) * bytes / bytesPerSecond(fabric, span);
+  return vpOf(layout) * (2 * k.p2pLatencySeconds + bytes / bytesPerSecond(fabric, span));
 }
 
 /**
@@ -255,19 +304,27 @@ function exposedDataParallelSeconds(input: ThroughputInput, options: ResolvedTra
   const { layout, fabric } = input;
   const ranks = layout.dp * layout.cp;
   if (ranks === 1) return 0;
-  const gradBytes = options.fp32GradientAccumulation ? 4 : 2;
+  // Gradients are reduced in fp32 with fp32 accumulation unless --grad-reduce-in-bf16; parameters gathered in bf16.
+  const gradBytes = options.fp32GradientAccumulation && !options.gradientReduceInBf16 ? 4 : 2;
   const perParam = options.distributedOptimizer ? gradBytes + 2 : 2 * gradBytes;
   const bytes = perParam * parametersOnMostLoadedGpu(input.model, layout, options) * (ranks - 1) / ranks;
   const groupSpan = layout.tp * layout.cp * layout.dp;
   // With r of the group's ranks in each node, only 1/r of a rank's traffic crosses the network (NCCL moves the
   // rest over NVLink), so the network looks r times faster per rank.
   const ranksPerNode = Math.max(1, fabric.gpusPerNode / (layout.tp * layout.cp));
-  const bandwidth = groupSpan <= fabric.gpusPerNode ? bytesPerSecond(fabric, groupSpan)
+  const bandwidth = insideNode(fabric, groupSpan) ? bytesPerSecond(fabric, groupSpan)
     : bytesPerSecond(fabric, groupSpan) * ranksPerNode;
   return Math.max(0, bytes / (bandwidth * k.dpBandwidthFactor) - k.dpOverlap * stageSeconds);
 }
 
-/** Bandwidth per GPU, bytes/s, for a group of `span` consecutive ranks: NVLink inside a node, else the network. */
+/**
+ * Bandwidth per GPU, bytes/s, for a group of `span` consecutive ranks: NVLink when every such group sits inside one
+ * node (span divides the node), else the network (a group larger than a node, or one that straddles two).
+ */
 function bytesPerSecond(fabric: ClusterFabric, span: number): number {
-  return span <= fabric.gpusPerNode ? fabric.gpu.intraNodeGBps * 1e9 : fabric.networkGbpsPerGpu * 1e9 / 8;
+  return insideNode(fabric, span) ? fabric.gpu.intraNodeGBps * 1e9 : fabric.networkGbpsPerGpu * 1e9 / 8;
+}
+
+function insideNode(fabric: ClusterFabric, span: number): boolean {
+  return span <= fabric.gpusPerNode && fabric.gpusPerNode % span === 0;
 }

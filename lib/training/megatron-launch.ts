@@ -6,7 +6,7 @@ import {
 } from '../planner/layout';
 import { estimateMemory } from '../planner/memory';
 import { MODEL_CATALOG, ModelArchitecture } from '../planner/models';
-import { DEFAULT_GOODPUT, TrainingPlan } from '../planner/plan';
+import { TrainingPlan } from '../planner/plan';
 import { estimateThroughput, fabricForInstance } from '../planner/throughput';
 import { DataMixture, dataPathWords, planDataMixture } from './data-mixture';
 import { checkLaunchRules, MegatronArgument } from './launch-rules';
@@ -304,7 +304,12 @@ function planCommand(plan: TrainingPlan): string {
     '--nodes', String(plan.nodes), '--tokens', plan.tokens.toExponential().replace('e+', 'e'),
     '--seq', String(plan.sequenceLength), '--gbs', String(plan.globalBatchSize),
     '--checkpoint-interval-min', String(plan.checkpointIntervalMinutes)];
-  if (plan.goodput !== DEFAULT_GOODPUT) args.push('--goodput', String(plan.goodput));
+  // A goodput that was given, not the goodput model's (which the command recomputes).
+  if (plan.goodput !== plan.goodputModel.goodput) args.push('--goodput', String(plan.goodput));
+  const pin = plan.pinnedLayout ?? {};
+  for (const size of ['tp', 'pp', 'cp', 'dp', 'vp', 'mbs'] as const) {
+    if (pin[size] !== undefined) args.push(`--${size}`, String(pin[size]));
+  }
   if (plan.options.recomputation !== Recomputation.NONE) args.push('--recompute', plan.options.recomputation);
   if (!plan.options.distributedOptimizer) args.push('--no-distributed-optimizer');
   if (!plan.options.fp32GradientAccumulation) args.push('--no-fp32-grad');

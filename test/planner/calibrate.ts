@@ -13,25 +13,28 @@ type Key = keyof ThroughputConstants;
 const BOUNDS: Record<Key, [number, number]> = {
   ampereEfficiency: [0.3, 0.98],
   hopperEfficiency: [0.3, 0.98],
+  fp8Efficiency: [0.3, 0.98],
+  flashAttentionEfficiency: [0.3, 0.7], // FlashAttention-2 reports 50–73% of A100 peak, 35–50% of H100's
   tpLatencySeconds: [0, 300e-6],
   tpBandwidthFactor: [0.3, 3],
-  cpAttentionOverhead: [0, 2],
-  stageBoundarySeconds: [0, 0.05],
+  cpAttentionOverhead: [0, 1],
+  p2pLatencySeconds: [10e-6, 500e-6],
   dpBandwidthFactor: [0.1, 2],
   dpOverlap: [0, 1],
 };
-const KEYS = Object.keys(BOUNDS) as Key[];
+/** The constants fitted on the BF16 grid; fp8Efficiency is fitted alone on the FP8 rows (see fitFp8). */
+export const GRID_KEYS = (Object.keys(BOUNDS) as Key[]).filter((k) => k !== 'fp8Efficiency');
 
-function toConstants(unit: readonly number[]): ThroughputConstants {
-  const entries = KEYS.map((key, i) => {
+function toConstants(unit: readonly number[], keys: readonly Key[], base: ThroughputConstants): ThroughputConstants {
+  const entries = keys.map((key, i) => {
     const [lo, hi] = BOUNDS[key];
     return [key, lo + Math.min(1, Math.max(0, unit[i])) * (hi - lo)];
   });
-  return Object.fromEntries(entries) as unknown as ThroughputConstants;
+  return { ...base, ...Object.fromEntries(entries) } as ThroughputConstants;
 }
 
-function toUnit(constants: ThroughputConstants): number[] {
-  return KEYS.map((key) => {
+function toUnit(constants: ThroughputConstants, keys: readonly Key[]): number[] {
+  return keys.map((key) => {
     const [lo, hi] = BOUNDS[key];
     return hi === lo ? 0 : (constants[key] - lo) / (hi - lo);
   });
@@ -72,8 +75,14 @@ function nelderMead(f: (x: number[]) => number, start: number[], step: number, i
 /** Fits the constants, restarting Nelder–Mead from its own result until the loss stops improving. */
 export function calibrate(cells: readonly GridCell[],
   start: ThroughputConstants = FITTED_THROUGHPUT_CONSTANTS): ThroughputConstants {
-  const objective = (unit: number[]) => loss(cells, toConstants(unit));
-  let best = toUnit(start);
+  return fit((k) => loss(cells, k), start, GRID_KEYS);
+}
+
+/** Minimises `objective` over `keys` of the constants (the others held at `start`). */
+export function fit(lossOf: (k: ThroughputConstants) => number, start: ThroughputConstants,
+  keys: readonly Key[]): ThroughputConstants {
+  const objective = (unit: number[]) => lossOf(toConstants(unit, keys, start));
+  let best = toUnit(start, keys);
   let bestLoss = objective(best);
   for (let round = 0; round < 20; round++) {
     const next = nelderMead(objective, best, 0.1, 1500);
@@ -82,7 +91,7 @@ export function calibrate(cells: readonly GridCell[],
     best = next;
     bestLoss = nextLoss;
   }
-  return toConstants(best);
+  return toConstants(best, keys, start);
 }
 
 /** Spearman and MAPE per GPU type. */

@@ -16,7 +16,6 @@ describe('layout rules', () => {
 
   test.each<[string, Partial<ParallelLayout>, Partial<typeof ctx>, RegExp]>([
     ['GPU count', { dp: 2 }, {}, /TP·PP·CP·DP must equal the GPU count 32, got 2·2·2·2 = 16/],
-    ['TP·CP inside a node', { tp: 4, cp: 4, dp: 1 }, {}, /TP·CP must divide the 8 GPUs of a node/],
     ['PP divides the layers or splits them unevenly', { pp: 20 }, { totalGpus: 320 },
       /PP must divide the 32 layers \(1, 2, 4, 8, 16, 32\) or, from 3 stages, split them with fewer layers on the first and last stage and at least one on each \(3, 5, 6, 7, 9, 11, 12, 17\), got 20/],
     ['heads divisible by TP', { tp: 3 }, { totalGpus: 48, gpusPerNode: 12 }, /TP must divide the 32 attention heads/],
@@ -51,7 +50,7 @@ describe('layout rules', () => {
   test('validateLayout names every broken rule in one PlannerInputError', () => {
     expect(() => validateLayout(llama8b, { tp: 3, pp: 20, cp: 1, dp: 1, mbs: 1 }, ctx)).toThrow(PlannerInputError);
     expect(() => validateLayout(llama8b, { tp: 3, pp: 20, cp: 1, dp: 1, mbs: 1 }, ctx))
-      .toThrow(/GPU count 32.*node.*32 layers.*attention heads.*KV heads.*sequence length/);
+      .toThrow(/GPU count 32.*32 layers.*attention heads.*KV heads.*sequence length/);
   });
 });
 
@@ -91,13 +90,19 @@ describe('pipeline stages', () => {
     }
   });
 
-  test('uneven stages are a layout; with interleaving they are refused as Megatron-LM core_r0.9.0 refuses them', () => {
+  test('uneven stages are a layout; with interleaving only when PP·VP divides the layers + embedding + loss', () => {
     const llama405b = findModel('llama-3.1-405b'); // 126 layers
     const layout = { tp: 8, pp: 16, cp: 1, dp: 8, mbs: 1 };
     const at1024 = { sequenceLength: 8192, globalBatchSize: 2048, totalGpus: 1024, gpusPerNode: 8 };
     expect(layoutProblems(llama405b, layout, at1024)).toEqual([]);
     expect(layoutProblems(llama405b, { ...layout, vp: 2 }, at1024)).toEqual(['PP·VP must divide the 126 layers, got '
-      + '16·2 = 32 (Megatron-LM core_r0.9.0 refuses uneven first and last stages with the interleaved schedule)']);
+      + '16·2 = 32 (Megatron-LM core_r0.9.0 refuses uneven first and last stages with the interleaved schedule); it '
+      + 'divides the 128 counting the embedding and the loss as one layer each, which needs core_r0.11.0+ '
+      + '--account-for-embedding-in-pipeline-split --account-for-loss-in-pipeline-split']);
+    expect(layoutProblems(llama405b, { ...layout, vp: 2 }, { ...at1024, embeddingAndLossInSplit: true })).toEqual([]);
+    expect(layoutProblems(llama405b, { ...layout, vp: 3 }, { ...at1024, embeddingAndLossInSplit: true })).toEqual([
+      'PP·VP must divide the 126 layers, got 16·3 = 48 (Megatron-LM core_r0.9.0 refuses uneven first and last stages '
+      + 'with the interleaved schedule)']);
     const odd = defineModel({ ...llama8b, id: 'odd', name: 'odd', numLayers: 33 });
     expect(layoutProblems(odd, { tp: 8, pp: 2, cp: 1, dp: 1, mbs: 1 }, { sequenceLength: 8192 }).join())
       .toMatch(/PP must divide the 33 layers \(1, 3, 11, 33\) or, from 3 stages, .*got 2/);

@@ -100,7 +100,7 @@ describe('cdk-hyperpod-plan plan --measured-tflops and --emit-sbatch', () => {
 
   test('with --json the output stays JSON', () => {
     const file = path.join(dir, 'json.sbatch');
-    const { code, stdout } = cli(...PLAN_ARGS, '--emit-sbatch', file, '--json');
+    const { code, stdout } = cli(...PLAN_ARGS, '--tp', '8', '--pp', '2', '--vp', '4', '--emit-sbatch', file, '--json');
     expect(code).toBe(EXIT_OK);
     expect(JSON.parse(stdout).layout).toMatchObject({ tp: 8, pp: 2, vp: 4 });
     expect(fs.existsSync(file)).toBe(true);

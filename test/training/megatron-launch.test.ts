@@ -191,6 +191,17 @@ describe('flags follow the plan', () => {
     const layers = variant(PLANS.llama2, { recomputeNumLayers: 4 } as Partial<ParallelLayout>);
     expect(megatronArgs(renderMegatronSbatch(layers))).toContain('--recompute-num-layers 4');
   });
+
+  test('the plan command repeats a given goodput and the pinned sizes, not the goodput model\'s result', () => {
+    const command = (plan: TrainingPlan) => renderMegatronSbatch(plan).match(/^# plan\.command=(.*)$/m)![1];
+    expect(command(SWALLOW_70B_PLAN)).not.toContain('--goodput');
+    const input = { model: findModel('llama-3.3-70b'), instanceType: 'ml.p5.48xlarge', nodes: 32, tokens: 314e9,
+      sequenceLength: 8192, globalBatchSize: 1024, checkpointIntervalMinutes: 60 };
+    const pinned = planTraining({ ...input, goodput: 0.95, pinnedLayout: { tp: 8, pp: 2, vp: 4 } });
+    expect(command(pinned)).toBe('cdk-hyperpod-plan plan --model llama-3.3-70b --instance ml.p5.48xlarge --nodes 32 '
+      + '--tokens 3.14e11 --seq 8192 --gbs 1024 --checkpoint-interval-min 60 --goodput 0.95 --tp 8 --pp 2 --vp 4');
+    expect(pinned.layout).toMatchObject({ tp: 8, pp: 2, vp: 4 });
+  });
 });
 
 describe('position settings of every catalog model are its config.json\'s (model-configs.csv)', () => {

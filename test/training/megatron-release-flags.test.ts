@@ -17,18 +17,21 @@ import { flagsOf, runLaunch } from './launch-harness';
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'megatron-lm');
 const ACCEPTED = new Set(fs.readFileSync(path.join(FIXTURES, `${MEGATRON_RELEASE.tag}.txt`), 'utf8').split('\n').filter(Boolean));
 
+/** Layouts pinned where the case is about one (CP, TP 1, virtual stages, uneven stages), not the search's pick. */
 const PLANS: Record<string, TrainingPlan> = {
   swallow: SWALLOW_70B_PLAN,
   contextParallel: planTraining({ model: findModel('llama-3.3-70b'), instanceType: 'ml.p5en.48xlarge', nodes: 8,
-    tokens: 1e11, sequenceLength: 16384, globalBatchSize: 1024 }),
+    tokens: 1e11, sequenceLength: 16384, globalBatchSize: 1024, pinnedLayout: { tp: 4, pp: 2, cp: 2, vp: 1 } }),
   tp1: planTraining({ model: findModel('llama-3.1-8b'), instanceType: 'ml.p5.48xlarge', nodes: 1, tokens: 1e10,
-    sequenceLength: 4096, globalBatchSize: 512 }),
+    sequenceLength: 4096, globalBatchSize: 512, pinnedLayout: { tp: 1, pp: 1, cp: 4 } }),
   qwen: planTraining({ model: findModel('qwen2.5-7b'), instanceType: 'ml.p5.48xlarge', nodes: 1, tokens: 1e10,
-    sequenceLength: 32768, globalBatchSize: 128, options: { recomputation: Recomputation.SELECTIVE } }),
+    sequenceLength: 32768, globalBatchSize: 128, options: { recomputation: Recomputation.SELECTIVE },
+    pinnedLayout: { tp: 4, pp: 2, vp: 7 } }),
   llama2: planTraining({ model: findModel('llama-2-7b'), instanceType: 'ml.g5.48xlarge', nodes: 2, tokens: 1e9,
     sequenceLength: 4096, globalBatchSize: 256, options: { recomputation: Recomputation.FULL } }),
   unevenStages: planTraining({ model: findModel('llama-3.1-405b'), instanceType: 'ml.p5.48xlarge', nodes: 128,
-    tokens: 1e12, sequenceLength: 8192, globalBatchSize: 2048, options: { recomputation: Recomputation.FULL } }),
+    tokens: 1e12, sequenceLength: 8192, globalBatchSize: 2048, options: { recomputation: Recomputation.FULL },
+    pinnedLayout: { tp: 4, pp: 16, cp: 1, mbs: 1, vp: 1 } }),
 };
 
 /** The modes of megatron-launch.sh and the inputs each needs. */

@@ -19,17 +19,22 @@ emit() {
   fi
 }
 
-# The CLI takes about a second to start: generate every script once, in parallel.
+# The CLI takes about a second to start: generate every script once, in parallel. Each plan pins the layout its
+# tests are about (--tp --pp --cp --vp --mbs): they test the generator, not which layout the search ranks first.
 setup_file() {
   export SCRIPTS="$BATS_FILE_TMPDIR/scripts"
   mkdir -p "$SCRIPTS"
   cd "$BATS_TEST_DIRNAME/../../.." || return 1
   emit swallow --model llama-3.3-70b --instance ml.p5.48xlarge --nodes 32 --tokens 314e9 --seq 8192 --gbs 1024 \
-    --checkpoint-interval-min 5 &
-  emit context-parallel --model llama-3.3-70b --instance ml.p5en.48xlarge --nodes 8 --tokens 1e11 --seq 16384 --gbs 1024 &
-  emit tp1 --model llama-3.1-8b --instance ml.p5.48xlarge --nodes 1 --tokens 1e10 --seq 4096 --gbs 512 &
-  emit qwen --model qwen2.5-7b --instance ml.p5.48xlarge --nodes 1 --tokens 1e10 --seq 32768 --gbs 128 --recompute selective &
-  emit llama2-g5 --model llama-2-7b --instance ml.g5.48xlarge --nodes 2 --tokens 1e9 --seq 4096 --gbs 256 --recompute full &
+    --checkpoint-interval-min 5 --tp 8 --pp 2 --cp 1 --vp 4 --mbs 1 &
+  emit context-parallel --model llama-3.3-70b --instance ml.p5en.48xlarge --nodes 8 --tokens 1e11 --seq 16384 --gbs 1024 \
+    --tp 4 --pp 2 --cp 2 --vp 1 &
+  emit tp1 --model llama-3.1-8b --instance ml.p5.48xlarge --nodes 1 --tokens 1e10 --seq 4096 --gbs 512 \
+    --tp 1 --pp 1 --cp 4 &
+  emit qwen --model qwen2.5-7b --instance ml.p5.48xlarge --nodes 1 --tokens 1e10 --seq 32768 --gbs 128 --recompute selective \
+    --tp 4 --pp 2 --vp 7 &
+  emit llama2-g5 --model llama-2-7b --instance ml.g5.48xlarge --nodes 2 --tokens 1e9 --seq 4096 --gbs 256 --recompute full \
+    --pp 4 --vp 4 &
   emit too-large --model llama-3.1-405b --instance ml.p5.48xlarge --nodes 2 --tokens 1e9 &
   emit custom --hidden 4096 --ffn 14336 --layers 32 --heads 32 --kv-heads 8 --vocab 128256 --instance ml.p5.48xlarge \
     --nodes 1 --tokens 1e9 &
@@ -114,11 +119,11 @@ launch() {
   grep -qx "#SBATCH --switches=1@60" "$SCRIPT"
 }
 
-@test "swallow-70b: checkpoints every 8 steps, the plan's 5 minutes at 37.04 s per step, and its predictions" {
-  grep -qx "# plan.step_seconds=37.04" "$SCRIPT"
+@test "swallow-70b: checkpoints every 8 steps, the plan's 5 minutes at 35.93 s per step, and its predictions" {
+  grep -qx "# plan.step_seconds=35.93" "$SCRIPT"
   grep -qx "# plan.checkpoint_interval_minutes=5" "$SCRIPT"
   grep -qx "# plan.save_interval_steps=8" "$SCRIPT"
-  grep -qx "# plan.tflops_per_gpu=425.9" "$SCRIPT"
+  grep -qx "# plan.tflops_per_gpu=439.0" "$SCRIPT"
   grep -qE "^# plan.predicted nodes=16 dp=8 tflops_per_gpu=[0-9.]+ .* fits=yes$" "$SCRIPT"
   grep -qE "^# plan.predicted nodes=2 dp=1 .* fits=no$" "$SCRIPT"
 }
@@ -128,8 +133,9 @@ launch() {
   has context-parallel "--tensor-model-parallel-size 4" "--pipeline-model-parallel-size 2" \
     "--context-parallel-size 2" "--sequence-parallel" "--seq-length 16384" "--global-batch-size 1024"
   lacks context-parallel "--num-layers-per-virtual-pipeline-stage"
-  # 30 minutes (the default interval) at 281.91 s per step.
-  grep -qx "readonly GPUS_PER_NODE=8 TRAIN_STEPS=5961 SAVE_INTERVAL=6" "$SCRIPTS/context-parallel.sbatch"
+  # No interval given: Young/Daly's 371.6 minutes (8 nodes fail rarely) at 279.63 s per step.
+  grep -qx "# plan.checkpoint_interval_minutes=371.60176975309207" "$SCRIPTS/context-parallel.sbatch"
+  grep -qx "readonly GPUS_PER_NODE=8 TRAIN_STEPS=5961 SAVE_INTERVAL=79" "$SCRIPTS/context-parallel.sbatch"
 }
 
 @test "TP 1 with CP 4: no sequence parallelism and no tensor-parallel overlap" {
@@ -190,7 +196,7 @@ not_passed() {
 @test "prints the [hyperpod-plan] line first, then runs one task per GPU with the plan, the cluster's NCCL settings and auto-resume" {
   STUB_SRUN_ENV="FI_PROVIDER MASTER_ADDR MASTER_PORT CUDA_DEVICE_MAX_CONNECTIONS NCCL_DEBUG" launch
   [ "$status" -eq 0 ]
-  [ "${lines[0]}" = "[hyperpod-plan] job=4242 tflops_per_gpu=425.9 tokens_per_s_per_gpu=884.6 iteration_s=37.04 save_interval_s=296.3 gpus=256" ]
+  [ "${lines[0]}" = "[hyperpod-plan] job=4242 tflops_per_gpu=439.0 tokens_per_s_per_gpu=911.9 iteration_s=35.93 save_interval_s=287.5 gpus=256" ]
   [ "$(grep -c '^\[hyperpod-plan\]' <<<"$output")" -eq 1 ]
   [[ "$(calls srun)" == "srun --ntasks-per-node=8 --kill-on-bad-exit=1 --auto-resume=1 bash -c export RANK="* ]]
   [ "$(head -n 4 "$ARGS_FILE" | tr '\n' ' ')" = "--tensor-model-parallel-size 8 --pipeline-model-parallel-size 2 " ]

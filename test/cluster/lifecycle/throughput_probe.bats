@@ -5,11 +5,12 @@
 load test_helper
 load jobs_helper
 
+# The layout is pinned to the one the 16-node log fixture ran (TP8 PP2 VP4), not left to the search.
 setup_file() {
   export SCRIPT="$BATS_FILE_TMPDIR/pretrain-swallow-70b.sbatch"
   cd "$BATS_TEST_DIRNAME/../../.." || return 1
   npx --no-install tsx lib/planner/cli-main.ts plan --model llama-3.3-70b --instance ml.p5.48xlarge --nodes 32 \
-    --tokens 314e9 --seq 8192 --gbs 1024 --checkpoint-interval-min 5 --emit-sbatch "$SCRIPT" >/dev/null
+    --tokens 314e9 --seq 8192 --gbs 1024 --checkpoint-interval-min 5 --tp 8 --pp 2 --cp 1 --vp 4 --mbs 1 --emit-sbatch "$SCRIPT" >/dev/null
 }
 
 setup() {
@@ -40,7 +41,7 @@ predicted() {
   scaled=$(awk -v p16="$(predicted 16 tflops_per_gpu)" -v p32="$(predicted 32 tflops_per_gpu)" \
     'BEGIN { printf "%.1f", p32 * (1024 * 8192 / 75 / 128 * 481434796032 / 1e12) / p16 }')
   [[ "$output" == *"At the plan's 32 nodes the model predicts $(predicted 32 tflops_per_gpu) TFLOP/s per GPU; scaled by this measurement: $scaled."* ]]
-  [ "${lines[-1]}" = "  cdk-hyperpod-plan plan --model llama-3.3-70b --instance ml.p5.48xlarge --nodes 32 --tokens 3.14e11 --seq 8192 --gbs 1024 --checkpoint-interval-min 5 --measured-tflops $scaled" ]
+  [ "${lines[-1]}" = "  cdk-hyperpod-plan plan --model llama-3.3-70b --instance ml.p5.48xlarge --nodes 32 --tokens 3.14e11 --seq 8192 --gbs 1024 --checkpoint-interval-min 5 --tp 8 --pp 2 --cp 1 --vp 4 --mbs 1 --measured-tflops $scaled" ]
 }
 
 @test "at the plan's node count the measurement is the value to plan with" {
@@ -57,7 +58,8 @@ predicted() {
   local sbatch
   sbatch=$(calls sbatch)
   [[ "$sbatch" == "sbatch --parsable --wait --nodes=16 --no-requeue --job-name=probe-llama-3.3-70b-16n --output=$PROBE_LOG_DIR/%x-%j.out --time="*" --export=ALL,PROBE_ITERS=30,MOCK_DATA=0 $SCRIPT" ]]
-  [[ "$output" == *"throughput-probe: 30 steps on 16 nodes, about 37 minutes of training after start-up"* ]]
+  # 30 steps at the plan's 71.13 s per step on 16 nodes, rounded down, plus one.
+  [[ "$output" == *"throughput-probe: 30 steps on 16 nodes, about 36 minutes of training after start-up"* ]]
   [[ "$output" == *"output in $PROBE_LOG_DIR/probe-llama-3.3-70b-16n-1234.out"* ]]
   [ -f "$PROBE_LOG_DIR/probe-llama-3.3-70b-16n-1234.out" ]
   [[ "$output" == *"Plan with the measurement:"* ]]
