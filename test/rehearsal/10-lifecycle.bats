@@ -15,6 +15,22 @@ setup() {
   [[ "$output" == *"done: all steps completed on this Controller node"* ]]
 }
 
+@test "the essential Slurm check passed against the real daemons: slurmctld answered scontrol ping" {
+  run cat "$REHEARSAL_ROOT/logs/lifecycle-controller.log"
+  [[ "$output" == *"[15-verify-slurm] slurmctld is up: Slurmctld(primary) at $CONTROLLER_NAME is UP"* ]]
+  [[ "$output" == *"step 15-verify-slurm: done"* ]]
+}
+
+# On Slurm 22.05 `scontrol reconfigure` reports a new JobCompType that the running slurmctld has not loaded, so
+# 80-job-notifications restarts it through systemd; the systemctl stub restarts the harness's slurmctld.
+@test "80-job-notifications restarted the real slurmctld, which runs jobcomp/script with no reconfigure" {
+  grep -qx 'restart slurmctld.service' "$CALLS_DIR/systemctl"
+  [ "$(<"$REHEARSAL_ROOT/pids/slurmctld")" != "$(<"$REHEARSAL_ROOT/logs/slurmctld.pid.before-lifecycle")" ]
+  daemon_running slurmctld
+  [ "$(slurm_config JobCompType)" = jobcomp/script ]
+  [ "$(slurm_config JobCompLoc)" = "$NODE_ROOT/usr/local/bin/slurm-job-notify" ]
+}
+
 @test "slurmctld accepts the slurm.conf the scripts wrote, and the change is live" {
   grep -q '^JobCompType=jobcomp/script$' "$SLURM_CONF"
   scontrol reconfigure
@@ -27,8 +43,7 @@ aws_calls() { compgen -G "$CALLS_DIR/aws.*" | wc -l; }
 # published_call ID: the file of the aws stub call that published job ID's end.
 published_call() { grep -lz "Slurm job $1 " "$CALLS_DIR"/aws.* 2>/dev/null; }
 
-# On Slurm 22.05 `scontrol reconfigure` reports a new JobCompType that the running slurmctld has not loaded; the
-# step restarts slurmctld instead (systemctl is the harness's stub), and a job end is published with no further help.
+# Only the restarted slurmctld runs the job completion script: a job end is published with no further help.
 @test "after the lifecycle scripts ran, a failed job's end reaches SNS" {
   local id
   id=$(sbatch --parsable -J rehearsal-fails -p gpu -N 1 -o /dev/null --wrap 'exit 3')
@@ -47,7 +62,7 @@ published_call() { grep -lz "Slurm job $1 " "$CALLS_DIR"/aws.* 2>/dev/null; }
   mapfile -d '' calls <"$file"
   [ "${calls[0]} ${calls[1]}" = "sns publish" ]
   [[ " ${calls[*]} " == *" --topic-arn arn:aws:sns:us-east-1:111122223333:rehearsal-alerts "* ]]
-  [[ " ${calls[*]} " == *"[hyperpod-smoke] Slurm job $id FAILED: rehearsal-fails"* ]]
+  [[ " ${calls[*]} " == *"[$(jq_settings clusterName)] Slurm job $id FAILED: rehearsal-fails"* ]]
   # The values slurmctld passed: partition, node list, exit code.
   [[ " ${calls[*]} " == *"Partition:  gpu"* ]]
   [[ " ${calls[*]} " == *"Exit code:  3:0"* ]]

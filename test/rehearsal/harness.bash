@@ -16,7 +16,7 @@ REHEARSAL_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$REHEARSAL_DIR/../.." && pwd)
 # The lifecycle entry point HyperPod runs on each node, relative to the scripts' directory; one variable so that it
 # can move.
-: "${LIFECYCLE_ENTRY_POINT:=on_create.sh}"
+: "${LIFECYCLE_ENTRY_POINT:=on_init_complete.sh}"
 # The node's copy of the lifecycle scripts, as HyperPod downloads the construct's S3 prefix: the package's
 # lib/cluster/lifecycle, cluster-settings.json next to it and the launch script the reference app adds to jobs/.
 LIFECYCLE_DIR=$REHEARSAL_ROOT/lifecycle
@@ -305,9 +305,11 @@ rehearsal_up() {
 }
 
 # run_lifecycle: the entry point as HyperPod runs it on the controller once Slurm is up (root, the settings next to
-# it). Its output goes to logs/lifecycle-controller.log, its exit status to logs/lifecycle-controller.status.
+# it). Its output goes to logs/lifecycle-controller.log, its exit status to logs/lifecycle-controller.status; the
+# pid of the slurmctld that ran before it to logs/slurmctld.pid.before-lifecycle.
 run_lifecycle() {
   local status=0
+  cp "$REHEARSAL_ROOT/pids/slurmctld" "$REHEARSAL_ROOT/logs/slurmctld.pid.before-lifecycle"
   "$LIFECYCLE_DIR/$LIFECYCLE_ENTRY_POINT" >"$REHEARSAL_ROOT/logs/lifecycle-controller.log" 2>&1 || status=$?
   echo "$status" >"$REHEARSAL_ROOT/logs/lifecycle-controller.status"
 }

@@ -58,5 +58,8 @@ log "cluster up in $((SECONDS - up_started)) s: $(sinfo -h -o '%P %D %t' | tr '\
 start_alert_scenario
 run_lifecycle
 log "lifecycle entry point $LIFECYCLE_ENTRY_POINT exited $(<"$REHEARSAL_ROOT/logs/lifecycle-controller.status") after $((SECONDS - up_started)) s"
+# A restarted slurmctld (80-job-notifications) knows its nodes again once their slurmds register; HyperPod reports
+# the cluster in service only then.
+wait_for 30 all_nodes_idle || log "nodes not idle after the lifecycle: $(sinfo -h -N -o '%N %t' | tr '\n' ' ')"
 if (($#)); then tests=("$@"); else tests=("$here"/[0-9]*.bats); fi
 bats "${tests[@]}"
