@@ -6,7 +6,8 @@
 #   phase 1, a slow node: two nodes at 95 % GPU utilisation, the last one at 40 %;
 #   phase 2, a stall: once Alertmanager has notified the straggler, the job keeps its GPUs but all idle at 0 %;
 #   phase 3, the job ends: once the stall is notified, the epilog unmaps the GPUs (no hpc_job), still at 0 %.
-# Also on the first node: the real efa-metrics on the test fixtures' EFA counters, as its timer writes them.
+# Also on the first node (the one with EFA devices): efa-metrics, once, as the timer 70-observability installs runs it
+# (the ExecStart line of its efa-metrics.service: no systemd here).
 set -euo pipefail
 
 # The Slurm job ID the scenario's GPUs are mapped to.
@@ -16,7 +17,8 @@ readonly SCENARIO_JOB=7001
 # write_gpu_util NODE VALUE [JOB]: the node's GPU utilisation, in job JOB (none: outside any job, as the exporter
 # reports a GPU no job holds), replaced atomically as the textfile collector requires.
 write_gpu_util() {
-  local dir=$REHEARSAL_ROOT/exporters/$1/textfile index
+  local dir index
+  dir=$(textfile_dir "$1")
   index=$(compute_nodes | awk -v n="$1" '$2 == n { print NR }')
   cat >"$dir/.dcgm.prom" <<PROM
 # HELP DCGM_FI_DEV_GPU_UTIL GPU utilization (in %).
@@ -38,16 +40,27 @@ sys.exit(1)
 PY
 }
 
+# efa_metrics_once NODE: what NODE's efa-metrics.service runs, once its lifecycle has written it.
+efa_metrics_once() {
+  local unit command
+  unit=$(compute_root "$1")/etc/systemd/system/efa-metrics.service
+  wait_for 60 test -f "$unit" || return 1
+  command=$(sed -n 's/^ExecStart=//p' "$unit")
+  [[ -n "$command" ]] || fail "$unit has no ExecStart" || return 1
+  echo "efa-metrics on $1: $command"
+  # shellcheck disable=SC2086 # the unit's command line, split as systemd splits it (no quotes in it)
+  $command
+}
+
 run_alert_scenario() {
   local name slow first
   first=$(compute_nodes | head -n 1 | cut -d' ' -f2)
   slow=$(compute_nodes | tail -n 1 | cut -d' ' -f2)
-  bash "$LIFECYCLE_DIR/bin/efa-metrics" -s "$REPO_DIR/test/cluster/lifecycle/fixtures/sys/class/infiniband" \
-    -o "$REHEARSAL_ROOT/exporters/$first/textfile/efa.prom"
   for name in $(compute_nodes | cut -d' ' -f2); do
     if [[ "$name" == "$slow" ]]; then write_gpu_util "$name" 40 "$SCENARIO_JOB"; else write_gpu_util "$name" 95 "$SCENARIO_JOB"; fi
   done
   echo "phase 1 (job $SCENARIO_JOB, slow node $slow) at $(date +%s)"
+  efa_metrics_once "$first" || return 1
   wait_for 150 notified StragglerHostBound || return 1
   for name in $(compute_nodes | cut -d' ' -f2); do write_gpu_util "$name" 0 "$SCENARIO_JOB"; done
   echo "phase 2 (job $SCENARIO_JOB stalled) at $(date +%s)"
