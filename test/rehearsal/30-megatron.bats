@@ -15,17 +15,20 @@ setup() {
   # The script's inputs from the environment (sbatch passes it on). LAUNCH_LIBRARY: the launch library where
   # 90-job-templates put it (/fsx is node/fsx here). No container (CONTAINER_IMAGE empty: no pyxis in plain Slurm),
   # no base checkpoint. AUTO_RESUME=0: --auto-resume is an srun option of HyperPod's own Slurm plugin, which plain
-  # Slurm refuses.
+  # Slurm refuses. NCCL_ENV_FILE: what 40-nccl-env wrote on the first compute node (the same on every node), where a
+  # job reads /etc/hyperpod/nccl-env.sh.
   export LAUNCH_LIBRARY=$NODE_ROOT/fsx/jobs/megatron-launch.sh CONTAINER_IMAGE="" BASE_CHECKPOINT="" \
     MEGATRON_DIR=$RUN_DIR/Megatron-LM PYTHON=$STUBS_DIR/python MOCK_DATA=1 TOKENIZER_MODEL=$RUN_DIR/tokenizer \
-    CKPT_DIR=$RUN_DIR/checkpoints LOG_DIR=$RUN_DIR/logs AUTO_RESUME=0 PRUNE_INTERVAL=1 \
-    NCCL_ENV_FILE=$NODE_ROOT/etc/hyperpod/nccl-env.sh
+    CKPT_DIR=$RUN_DIR/checkpoints LOG_DIR=$RUN_DIR/logs AUTO_RESUME=0 PRUNE_INTERVAL=1
+  NCCL_ENV_FILE=$(compute_root "$(compute_nodes | head -n 1 | cut -d' ' -f2)")/etc/hyperpod/nccl-env.sh
+  export NCCL_ENV_FILE
 }
 
 submit() { sbatch --parsable --chdir="$RUN_DIR" "$@" "$JOB_SCRIPT"; }
 job_log() { cat "$RUN_DIR/pretrain-swallow-70b-$1.out"; }
 requeued() { [ "$(scontrol show job "$1" | sed -n 's/.*Restarts=\([0-9]*\).*/\1/p')" -ge 1 ]; }
 exit_code() { scontrol show job "$1" | sed -n 's/.* ExitCode=\([0-9:]*\).*/\1/p'; }
+batch_host() { scontrol show job "$1" | sed -n 's/.* BatchHost=\([^ ]*\).*/\1/p'; }
 
 @test "the launch runs one task per GPU on every node of the allocation, to the end of the run" {
   local id
@@ -39,11 +42,12 @@ exit_code() { scontrol show job "$1" | sed -n 's/.* ExitCode=\([0-9:]*\).*/\1/p'
   # 2 nodes x 8 tasks, ranks from Slurm, one rendezvous on the batch host, the run's last save.
   [ "$(job_log "$id" | grep -c ": finished at iteration $TRAIN_STEPS$")" -eq 16 ]
   job_log "$id" | grep -q "rank 15/16 (local 7)"
-  [ "$(job_log "$id" | grep -o 'MASTER=[^ ]*' | sort -u | wc -l)" -eq 1 ]
+  [ "$(job_log "$id" | grep -o 'MASTER=[^:]*' | sort -u)" = "MASTER=$(batch_host "$id")" ]
   job_log "$id" | grep -q "no checkpoint in $CKPT_DIR: training from scratch"
   [ "$(<"$CKPT_DIR/latest_checkpointed_iteration.txt")" = "$TRAIN_STEPS" ]
-  # NCCL named the EFA plugin: the transport check saw it, so no warning.
-  [ "$(job_log "$id" | grep -c "the EFA plugin was not confirmed")" -eq 0 ]
+  # The cluster's NCCL settings reached every node's tasks; NCCL named the EFA plugin: the transport check saw it.
+  [ "$(job_log "$id" | grep -c "NCCL INFO NCCL_SOCKET_IFNAME set by environment to $(jq_settings nccl.NCCL_SOCKET_IFNAME)$")" -eq 2 ]
+  [ "$(job_log "$id" | grep -c -e "nccl-env.sh not found" -e "the EFA plugin was not confirmed")" -eq 0 ]
 }
 
 @test "near the time limit Megatron checkpoints and stops, the job requeues itself, resumes, and its log keeps both attempts" {

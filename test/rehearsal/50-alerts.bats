@@ -56,6 +56,46 @@ print(len(loaded), "groups,", sum(map(len, loaded.values())), "rules")' "$REHEAR
   done
 }
 
+# The rehearsal's Prometheus scrapes the exporters itself; on a node the collector 70-observability configures adds
+# these labels on remote write. Both must be the same labels with the same values.
+@test "Prometheus labels each node's series as that node's collector does: its external labels, no other" {
+  local name port
+  while read -r name port; do
+    python3 - "$(compute_root "$name")/etc/hyperpod/observability/collector.yaml" "$REHEARSAL_ROOT/prometheus/prometheus.yml" \
+      "$name" "$port" "$CLUSTER" <<'PY'
+import re, sys
+collector, prometheus, name, port, cluster = sys.argv[1:6]
+lines = open(collector).read().splitlines()
+at = [i for i, l in enumerate(lines) if l.strip() == "external_labels:"]
+assert len(at) == 1, at
+indent = len(lines[at[0]]) - len(lines[at[0]].lstrip())
+labels = {}
+for line in lines[at[0] + 1:]:
+    if len(line) - len(line.lstrip()) <= indent:
+        break
+    key, value = re.fullmatch(r'\s*(\w+): "(.*)"', line).groups()
+    labels[key] = value
+assert labels == {"Hostname": name, "cluster": cluster}, labels
+target = re.search(r'- targets: \["127\.0\.0\.1:%s"\]\n\s*labels: \{(.*)\}' % port, open(prometheus).read()).group(1)
+scraped = dict(re.fullmatch(r'(\w+): "(.*)"', kv.strip()).groups() for kv in target.split(","))
+assert scraped == labels, (scraped, labels)
+PY
+  done <"$REHEARSAL_ROOT/exporters/ports"
+}
+
+# What on_init_complete.sh writes for NodeDegraded, through each node's real node_exporter.
+@test "each compute node's lifecycle result reaches Prometheus: every optional step reported, none failed" {
+  local name
+  for name in $(compute_nodes | cut -d' ' -f2); do
+    wait_for 20 eval "prom_query 'hyperpod_lifecycle_step_failed{Hostname=\"$name\",cluster=\"$CLUSTER\"}' | grep -q ."
+    [ "$(prom_query "hyperpod_lifecycle_step_failed{Hostname=\"$name\"}" | python3 -c '
+import json, sys
+rows = [line.rsplit(" ", 1) for line in sys.stdin.read().splitlines()]
+print(" ".join(sorted("%s=%s" % (json.loads(labels)["step"], value) for labels, value in rows)))')" = \
+      "50-preload-tool=0 60-experiment-tracking=0 70-observability=0" ]
+  done
+}
+
 @test "textfile metrics reach Prometheus with the rules' labels: DCGM's Hostname, gpu, UUID, hpc_job; efa-metrics' series" {
   wait_for 20 eval 'prom_query "DCGM_FI_DEV_GPU_UTIL" | grep -c "\"UUID\": \"GPU-rehearsal-" | grep -qx 3'
   prom_query 'node:gpu_util:avg' | grep -q "\"Hostname\": \"ip-10-1-.*\"cluster\": \"$CLUSTER\""
