@@ -17,10 +17,12 @@ test_only() {
   [[ "$output" == *"to start at"* ]]
 }
 
-@test "the lifecycle scripts installed every job script, the plan's launch included" {
+@test "the lifecycle scripts installed every job script, the plan's launch and the library it sources included" {
   for file in dcgm-diag.sbatch nccl-allreduce-check.sbatch pretrain-swallow-70b.sbatch throughput-probe.sh; do
     [ -x "$JOBS/$file" ]
   done
+  [ -r "$JOBS/megatron-launch.sh" ]
+  grep -q '^: "${LAUNCH_LIBRARY:=$FSX/jobs/megatron-launch.sh}"$' "$JOBS/pretrain-swallow-70b.sbatch"
 }
 
 @test "dcgm-diag.sbatch: its header is accepted, as its usage line submits it" {

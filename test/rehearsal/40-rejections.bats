@@ -48,14 +48,16 @@ setup() {
 
 @test "an sbatch header the scheduler refuses fails --test-only: the launch script with a partition that does not exist" {
   sed 's/^#SBATCH --partition=gpu$/#SBATCH --partition=gpus/' "$NODE_ROOT/fsx/jobs/pretrain-swallow-70b.sbatch" >"$CHECK/bad.sbatch"
+  ! cmp -s "$NODE_ROOT/fsx/jobs/pretrain-swallow-70b.sbatch" "$CHECK/bad.sbatch" || false
   run sbatch --test-only --nodes=3 "$CHECK/bad.sbatch"
   [ "$status" -ne 0 ]
   [[ "$output" == *"invalid partition"* ]]
 }
 
-@test "an sbatch header sbatch cannot parse fails --test-only: a malformed --signal" {
-  sed 's/^#SBATCH --signal=B:USR1@900$/#SBATCH --signal=B:USR1@15m/' "$NODE_ROOT/fsx/jobs/pretrain-swallow-70b.sbatch" >"$CHECK/bad.sbatch"
+@test "an sbatch header sbatch cannot parse fails --test-only: a malformed --switches" {
+  sed 's/^#SBATCH --switches=1@60$/#SBATCH --switches=one@60/' "$NODE_ROOT/fsx/jobs/pretrain-swallow-70b.sbatch" >"$CHECK/bad.sbatch"
+  ! cmp -s "$NODE_ROOT/fsx/jobs/pretrain-swallow-70b.sbatch" "$CHECK/bad.sbatch" || false
   run sbatch --test-only --nodes=3 "$CHECK/bad.sbatch"
   [ "$status" -ne 0 ]
-  [[ "$output" == *"signal"* ]]
+  [[ "$output" == *"--switches"* ]]
 }

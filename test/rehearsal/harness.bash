@@ -6,8 +6,11 @@
 # Layout (REHEARSAL_ROOT, a mktemp -d directory):
 #   node/          PROVISION_ROOT of the controller: node/opt/slurm/etc (slurm.conf, prolog.d, epilog.d),
 #                  node/opt/ml/config/resource_config.json, node/fsx, node/etc, node/usr/local/bin
+#   compute/<node>/  PROVISION_ROOT of each compute node: its own copy of slurm.conf, the AMI's pyxis, the same
+#                  resource_config.json, fsx (node/fsx bind-mounted: one shared file system), and
+#                  var/lib/node_exporter/textfile, the directory of its node_exporter
 #   render/        what the constructs render (render.ts)
-#   slurm/ munge/ prometheus/ alertmanager/ webhook/ exporters/<node>/textfile   daemon state and logs
+#   slurm/ munge/ prometheus/ alertmanager/ webhook/ exporters/   daemon state and logs
 #   stubs/         the process-boundary stubs on PATH; calls/ what they were asked
 set -euo pipefail
 
@@ -16,7 +19,7 @@ REHEARSAL_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$REHEARSAL_DIR/../.." && pwd)
 # The lifecycle entry point HyperPod runs on each node, relative to the scripts' directory; one variable so that it
 # can move.
-: "${LIFECYCLE_ENTRY_POINT:=on_create.sh}"
+: "${LIFECYCLE_ENTRY_POINT:=on_init_complete.sh}"
 # The node's copy of the lifecycle scripts, as HyperPod downloads the construct's S3 prefix: the package's
 # lib/cluster/lifecycle, cluster-settings.json next to it and the launch script the reference app adds to jobs/.
 LIFECYCLE_DIR=$REHEARSAL_ROOT/lifecycle
@@ -60,6 +63,9 @@ wait_for() {
 # compute_nodes: the compute node names (ip-a-b-c-d), one per line; compute_addr NAME: its address.
 compute_nodes() { cat "$REHEARSAL_ROOT/compute-nodes"; }
 compute_addr() { local n=${1#ip-}; echo "${n//-/.}"; }
+# compute_root NAME: compute node NAME's PROVISION_ROOT; textfile_dir NAME: its node_exporter's textfile directory.
+compute_root() { echo "$REHEARSAL_ROOT/compute/$1"; }
+textfile_dir() { echo "$REHEARSAL_ROOT/compute/$1/var/lib/node_exporter/textfile"; }
 
 # --- starting ---------------------------------------------------------------------------------------------------
 
@@ -197,11 +203,13 @@ restart_slurmctld() {
   start_slurmctld
 }
 
+# Each slurmd in a UTS namespace of its own with the node's host name, so that a job's `hostname` is its node's.
 start_slurmds() {
   local group name
   while read -r group name; do
     mkdir -p "$REHEARSAL_ROOT/slurm/spool/$name"
-    start_daemon "slurmd-$name" slurmd -D -N "$name" -f "$SLURM_CONF"
+    # shellcheck disable=SC2016 # expanded by the inner shell
+    start_daemon "slurmd-$name" unshare --uts sh -c 'hostname "$1" && exec slurmd -D -N "$1" -f "$2"' slurmd "$name" "$SLURM_CONF"
   done < <(compute_nodes)
   wait_for 30 all_nodes_idle
 }
@@ -210,11 +218,12 @@ all_nodes_idle() { [[ "$(sinfo -h -N -o '%t' | sort -u)" == idle ]]; }
 
 start_exporters() {
   local group name port=$EXPORTER_BASE_PORT
+  mkdir -p "$REHEARSAL_ROOT/exporters"
   while read -r group name; do
-    mkdir -p "$REHEARSAL_ROOT/exporters/$name/textfile"
+    mkdir -p "$(textfile_dir "$name")"
     # As 70-observability runs it: loopback only, the textfile collector on the node's directory.
     start_daemon "node-exporter-$name" prometheus-node-exporter --no-collector.systemd --web.listen-address="127.0.0.1:$port" \
-      --collector.textfile.directory="$REHEARSAL_ROOT/exporters/$name/textfile"
+      --collector.textfile.directory="$(textfile_dir "$name")"
     echo "$name $port" >>"$REHEARSAL_ROOT/exporters/ports"
     port=$((port + 1))
   done < <(compute_nodes)
@@ -292,9 +301,32 @@ prepare_layout() {
   write_resource_config
 }
 
+# prepare_compute_roots: what each compute node has before OnInitComplete: HyperPod's slurm.conf (a copy: this root
+# is no real daemon's, so that the AMI's pyxis below is never loaded), resource_config.json, the FSx mount, and the
+# DLAMI's pyxis registered in plugstack.conf (an empty file stands for spank_pyxis.so). The first node also has the
+# EFA devices of the bats fixtures (the others none, as a node without EFA).
+prepare_compute_roots() {
+  local group name root first
+  first=$(compute_nodes | head -n 1 | cut -d' ' -f2)
+  while read -r group name; do
+    root=$(compute_root "$name")
+    mkdir -p "$root"/{opt/slurm/etc,opt/slurm/lib/slurm,opt/ml/config,fsx,etc,usr/local/bin,var/log}
+    cp "$SLURM_CONF" "$root/opt/slurm/etc/slurm.conf"
+    : >"$root/opt/slurm/lib/slurm/spank_pyxis.so"
+    echo "required /opt/slurm/lib/slurm/spank_pyxis.so" >"$root/opt/slurm/etc/plugstack.conf"
+    cp "$SAGEMAKER_RESOURCE_CONFIG_PATH" "$root/opt/ml/config/resource_config.json"
+    mount --bind "$NODE_ROOT/fsx" "$root/fsx"
+    if [[ "$name" == "$first" ]]; then
+      mkdir -p "$root/sys/class"
+      cp -r "$REPO_DIR/test/cluster/lifecycle/fixtures/sys/class/infiniband" "$root/sys/class/"
+    fi
+  done < <(compute_nodes)
+}
+
 rehearsal_up() {
   install_stubs
   write_slurm_conf
+  prepare_compute_roots
   start_munge
   start_slurmctld
   start_slurmds
@@ -305,11 +337,44 @@ rehearsal_up() {
 }
 
 # run_lifecycle: the entry point as HyperPod runs it on the controller once Slurm is up (root, the settings next to
-# it). Its output goes to logs/lifecycle-controller.log, its exit status to logs/lifecycle-controller.status.
+# it). Its output goes to logs/lifecycle-controller.log, its exit status to logs/lifecycle-controller.status; the
+# pid of the slurmctld that ran before it to logs/slurmctld.pid.before-lifecycle.
 run_lifecycle() {
   local status=0
+  cp "$REHEARSAL_ROOT/pids/slurmctld" "$REHEARSAL_ROOT/logs/slurmctld.pid.before-lifecycle"
   "$LIFECYCLE_DIR/$LIFECYCLE_ENTRY_POINT" >"$REHEARSAL_ROOT/logs/lifecycle-controller.log" 2>&1 || status=$?
   echo "$status" >"$REHEARSAL_ROOT/logs/lifecycle-controller.status"
+}
+
+# as_compute_node NAME COMMAND...: COMMAND as on compute node NAME: network and UTS namespaces of its own (its
+# address and a default route, its host name), its root as PROVISION_ROOT, its slurm.conf.
+as_compute_node() {
+  local name=$1 root
+  shift
+  root=$(compute_root "$name")
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  unshare --net --uts bash -euc '
+ip link set lo up
+ip link add eth0 type veth peer name vpc0
+ip link set vpc0 up
+ip addr add "$1/16" dev eth0
+ip link set eth0 up
+ip route add default via 10.1.0.1 dev eth0
+hostname "$2"
+shift 2
+exec "$@"' node "$(compute_addr "$name")" "$name" env PROVISION_ROOT="$root" \
+    SAGEMAKER_RESOURCE_CONFIG_PATH="$root/opt/ml/config/resource_config.json" SLURM_CONF="$root/opt/slurm/etc/slurm.conf" "$@"
+}
+
+# run_compute_lifecycle: the entry point on every compute node, as HyperPod runs it there (root, the settings next to
+# it, slurmd already up). Output and exit status in logs/lifecycle-NAME.log and .status.
+run_compute_lifecycle() {
+  local group name status
+  while read -r group name; do
+    status=0
+    as_compute_node "$name" "$LIFECYCLE_DIR/$LIFECYCLE_ENTRY_POINT" >"$REHEARSAL_ROOT/logs/lifecycle-$name.log" 2>&1 || status=$?
+    echo "$status" >"$REHEARSAL_ROOT/logs/lifecycle-$name.status"
+  done < <(compute_nodes)
 }
 
 rehearsal_down() {

@@ -57,6 +57,11 @@ rehearsal_up
 log "cluster up in $((SECONDS - up_started)) s: $(sinfo -h -o '%P %D %t' | tr '\n' ' ')"
 start_alert_scenario
 run_lifecycle
-log "lifecycle entry point $LIFECYCLE_ENTRY_POINT exited $(<"$REHEARSAL_ROOT/logs/lifecycle-controller.status") after $((SECONDS - up_started)) s"
+run_compute_lifecycle
+log "lifecycle entry point $LIFECYCLE_ENTRY_POINT exited $(<"$REHEARSAL_ROOT/logs/lifecycle-controller.status") on the controller," \
+  "$(compute_nodes | while read -r _ name; do printf '%s on %s, ' "$(<"$REHEARSAL_ROOT/logs/lifecycle-$name.status")" "$name"; done)after $((SECONDS - up_started)) s"
+# A restarted slurmctld (80-job-notifications) knows its nodes again once their slurmds register; HyperPod reports
+# the cluster in service only then.
+wait_for 30 all_nodes_idle || log "nodes not idle after the lifecycle: $(sinfo -h -N -o '%N %t' | tr '\n' ' ')"
 if (($#)); then tests=("$@"); else tests=("$here"/[0-9]*.bats); fi
 bats "${tests[@]}"
