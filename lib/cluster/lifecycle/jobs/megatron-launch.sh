@@ -207,6 +207,11 @@ megatron_arguments() {
       [[ -n "$BASE_CHECKPOINT" ]] && MEGATRON_ARGS+=(--pretrained-checkpoint "$BASE_CHECKPOINT")
       JOB_END=$(job_end_epoch)
       if [[ -n "$JOB_END" ]]; then
+        # Less than a minute of training before the stop margin: starting would stop at once, requeue, and do the
+        # same again forever. A time limit this short is a mistake, not a pause.
+        (((JOB_END - $(date +%s) - STOP_MARGIN_S) >= 60)) ||
+          die "the time limit (at $(date -u -d "@$JOB_END" +%Y-%m-%dT%H:%M:%SZ)) leaves under a minute of training before" \
+            "the ${STOP_MARGIN_S}s stop margin: give the job a longer --time, or a smaller STOP_MARGIN_S"
         log "time limit at $(date -u -d "@$JOB_END" +%Y-%m-%dT%H:%M:%SZ): Megatron saves and stops ${STOP_MARGIN_S}s before it"
       fi
       log "checkpoints every $SAVE_INTERVAL steps to $CKPT_DIR"
