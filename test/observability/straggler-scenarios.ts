@@ -205,6 +205,15 @@ export const SCENARIOS: Scenario[] = [
       ...silentStragglers('45m')],
   },
   {
+    // A steady straggler until its job ends at minute 40: once the job's series are gone nothing about it fires,
+    // although the intermittent alert's hourly window still holds its slow samples.
+    name: 'a straggler\'s job ends at minute 40: silent afterwards',
+    minutes: M,
+    nodes: job('1001', 1, 32, M, Object.fromEntries(Array.from({ length: 32 }, (_, k) =>
+      [k + 1, { job: '1001', util: [[k + 1 === 7 ? 60 : 97, M]], jobEndsAt: 40 }]))),
+    checks: [...silentStragglers('50m'), ...silentStragglers('70m')],
+  },
+  {
     // The job still holds its GPUs but they all went idle (a crashed rank the others wait on without spinning).
     name: 'stall: the job keeps its GPUs but they are idle from minute 30',
     minutes: M,
