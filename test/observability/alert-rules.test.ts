@@ -34,6 +34,7 @@ const RECORDS = [
   'job:sm_clock_mhz:best_quartile', 'job:efa_bytes:best_quartile', 'job:efa_retransmits:median',
   'job:straggler_checks:active', 'node_job:gpu_util:ratio_to_peers', 'node_job:sm_clock:ratio_to_peers',
   'node_job:efa_bytes:ratio_to_peers', 'node_job:efa_retransmits:ratio_to_peers', 'node_job:straggling',
+  'node_job:straggler_checked',
 ];
 
 /** Non-default settings; custom/custom-thresholds.test.yaml expects exactly these. */
