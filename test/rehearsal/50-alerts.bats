@@ -120,9 +120,8 @@ critical firing TrainingStalled cluster=$CLUSTER Hostname=- hpc_job=$SCENARIO_JO
 critical resolved TrainingStalled cluster=$CLUSTER Hostname=- hpc_job=$SCENARIO_JOB kind=-" ]
 }
 
-# KNOWN FAILURE (lib/observability/rules/training-alerts.yaml, StragglerIntermittent): its `unless` only compares
-# the last stragglerFor, so a node slow from the job's start is "intermittent" until that window fills, and a
-# steady straggler whose job stalls or ends stays "intermittent" for intermittentWindow, the job long gone.
+# Found StragglerIntermittent reporting a steady straggler before its own alert and after its job ended; the rule
+# now needs twice stragglerFor of checked history and the node still in the job.
 @test "a steady straggler is never reported as an intermittent one: not before its steady alert, nor once its job stalled or ended" {
   wait_for 240 stall_resolved
   received | grep ' StragglerIntermittent ' || true
