@@ -15,7 +15,7 @@ import { IClusterObservability } from '../cluster/cluster-observability';
 import { IHyperPodCluster } from '../cluster/hyperpod-cluster';
 import { stackUniqueSuffix } from '../cluster/stack-unique-suffix';
 import { ConfigurationError } from '../core/configuration-error';
-import { restrictGrantsToAwsServices } from '../core/key-policy';
+import { allowCloudWatchLogs, restrictGrantsToAwsServices } from '../core/key-policy';
 import { requireIntegerInRange, requireMatch } from '../core/validation';
 import { LustreStorage } from '../storage/lustre-storage';
 import { AlertThresholds, renderAlertRules } from './alert-rules';
@@ -392,7 +392,7 @@ export class TrainingObservability extends Construct implements IClusterObservab
       encryptionKey: this.encryptionKey,
       removalPolicy,
     });
-    this.allowLogsToUseKey();
+    allowCloudWatchLogs(this.encryptionKey); // the workspace's log group is encrypted with it
     const workspace = new aps.CfnWorkspace(this, 'Workspace', {
       alias: this.node.path.replace(/\//g, '-').slice(0, 100),
       kmsKeyArn: this.encryptionKey.keyArn,
@@ -405,19 +405,6 @@ export class TrainingObservability extends Construct implements IClusterObservab
     workspace.applyRemovalPolicy(removalPolicy);
     workspace.node.addDependency(logGroup);
     return workspace;
-  }
-
-  /** CloudWatch Logs encrypts the workspace's log group with the key. */
-  private allowLogsToUseKey(): void {
-    this.encryptionKey.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'CloudWatchLogsEncrypt',
-      principals: [new iam.ServicePrincipal(`logs.${Stack.of(this).region}.amazonaws.com`)],
-      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-      resources: ['*'],
-      conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': Stack.of(this).formatArn({
-        service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      }) } },
-    }));
   }
 
   private subscribe(props: TrainingObservabilityProps): void {

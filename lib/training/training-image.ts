@@ -1,6 +1,6 @@
 import * as crypto from 'crypto';
 import * as path from 'path';
-import { ArnFormat, Duration, Fn, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Fn, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -10,7 +10,7 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { collectConfigurationErrors, CollectedErrors, reportError } from '../core/configuration-error';
-import { restrictGrantsToAwsServices } from '../core/key-policy';
+import { allowCloudWatchLogs, restrictGrantsToAwsServices } from '../core/key-policy';
 import { acknowledgeCurrentWildcards, acknowledgeManagedPolicy, acknowledgeWildcardResources } from '../core/nag-acknowledgement';
 import { requireIntegerInRange, requireOneOf } from '../core/validation';
 import { MEGATRON_RELEASE } from './megatron-release';
@@ -252,15 +252,7 @@ export class TrainingImage extends Construct {
       removalPolicy,
     });
     restrictGrantsToAwsServices(key);
-    key.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'CloudWatchLogsEncrypt',
-      principals: [new iam.ServicePrincipal(`logs.${Stack.of(this).region}.amazonaws.com`)],
-      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-      resources: ['*'],
-      conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': Stack.of(this).formatArn({
-        service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      }) } },
-    }));
+    allowCloudWatchLogs(key);
     return key;
   }
 
