@@ -346,6 +346,18 @@ run_lifecycle() {
   echo "$status" >"$REHEARSAL_ROOT/logs/lifecycle-controller.status"
 }
 
+# node_network ADDRESS NAME: this network namespace as a HyperPod node sees its own: loopback, a veth standing for
+# the VPC interface with ADDRESS/16 and a default route (10-wait-network checks both), and NAME as host name.
+node_network() {
+  ip link set lo up
+  ip link add eth0 type veth peer name vpc0
+  ip link set vpc0 up
+  ip addr add "$1/16" dev eth0
+  ip link set eth0 up
+  ip route add default via 10.1.0.1 dev eth0
+  hostname "$2"
+}
+
 # as_compute_node NAME COMMAND...: COMMAND as on compute node NAME: network and UTS namespaces of its own (its
 # address and a default route, its host name), its root as PROVISION_ROOT, its slurm.conf.
 as_compute_node() {
@@ -353,14 +365,8 @@ as_compute_node() {
   shift
   root=$(compute_root "$name")
   # shellcheck disable=SC2016 # expanded by the inner shell
-  unshare --net --uts bash -euc '
-ip link set lo up
-ip link add eth0 type veth peer name vpc0
-ip link set vpc0 up
-ip addr add "$1/16" dev eth0
-ip link set eth0 up
-ip route add default via 10.1.0.1 dev eth0
-hostname "$2"
+  unshare --net --uts bash -euc "$(declare -f node_network)"'
+node_network "$1" "$2"
 shift 2
 exec "$@"' node "$(compute_addr "$name")" "$name" env PROVISION_ROOT="$root" \
     SAGEMAKER_RESOURCE_CONFIG_PATH="$root/opt/ml/config/resource_config.json" SLURM_CONF="$root/opt/slurm/etc/slurm.conf" "$@"

@@ -12,13 +12,7 @@ source "$here/scenario.bash"
 # addresses beside it, and a veth pair standing for the VPC interface. Names resolve through /etc/hosts.
 setup_network() {
   local _group name
-  ip link set lo up
-  ip link add eth0 type veth peer name vpc0
-  ip link set vpc0 up
-  ip addr add "$CONTROLLER_ADDR/16" dev eth0
-  ip link set eth0 up
-  ip route add default via 10.1.0.1 dev eth0
-  hostname "$CONTROLLER_NAME"
+  node_network "$CONTROLLER_ADDR" "$CONTROLLER_NAME"
   {
     echo "127.0.0.1 localhost"
     echo "$CONTROLLER_ADDR $CONTROLLER_NAME"
