@@ -5,17 +5,6 @@
 LIFECYCLE_SRC=$(cd "$BATS_TEST_DIRNAME/../../../lib/cluster/lifecycle" && pwd)
 FIXTURES="$BATS_TEST_DIRNAME/fixtures"
 
-# real_python_dir: a directory holding python3 itself, so that a version-manager shim (pyenv) is not
-# started for every settings lookup: it would make the suite several times slower.
-real_python_dir() {
-  local dir="$BATS_FILE_TMPDIR/python"
-  if [[ ! -x "$dir/python3" ]]; then
-    mkdir -p "$dir"
-    ln -sf "$(python3 -c 'import sys; print(sys.executable)')" "$dir/python3"
-  fi
-  printf '%s\n' "$dir"
-}
-
 # setup_node: a Compute node (10.1.38.128) with HyperPod's slurm.conf, FSx mounted, local NVMe, the EBS
 # volume at /opt/sagemaker, Docker, enroot and pyxis.
 setup_node() {
@@ -24,7 +13,7 @@ setup_node() {
   export STUB_STATE="$SANDBOX/stub-state"
   export STUB_CALLS="$SANDBOX/calls.log"
   export SETTINGS_FILE="$SANDBOX/cluster-settings.json"
-  PATH="$BATS_TEST_DIRNAME/stubs:$(real_python_dir):$PATH"
+  PATH="$BATS_TEST_DIRNAME/stubs:$PATH"
   unset SAGEMAKER_RESOURCE_CONFIG_PATH ETC_DIR BIN_DIR SLURM_ROOT PROVISION_LOG_DIR DLAMI_NVME_PATH \
     SAGEMAKER_EBS_PATH SLURM_SCRIPT_CONTEXT
   mkdir -p "$STUB_STATE" "$PROVISION_ROOT/opt/ml/config" "$PROVISION_ROOT/fsx" \
