@@ -8,7 +8,7 @@ import * as ts from 'typescript';
 
 const ROOT = path.join(__dirname, '..', '..');
 /** The construct modules, in reading order (the planner has its own guide, docs/planner.md). */
-const MODULES = ['network', 'storage', 'cluster', 'observability', 'inference', 'platform'];
+const MODULES = ['network', 'storage', 'cluster', 'observability', 'inference', 'training', 'platform'];
 
 export function propsReference(): string {
   const lines = ['# Construct reference', '',
