@@ -120,51 +120,66 @@ describe('the packed library in a fresh app', () => {
     for (const bin of Object.values(rootPackage.bin) as string[]) expect(files).toContain(bin);
   });
 
-  test('a consumer app type-checks against the declarations and synthesizes through the public API', () => {
+  /**
+   * The app directory with the tarball installed by npm. The peers are the repository's own copies, linked in
+   * before the install (npm checks their versions against the tarball's peer ranges, and `npm ls` below fails on a
+   * mismatch); copying 200 MB of aws-cdk-lib out of the npm cache cost 18 s of a 40 s test.
+   */
+  function installedApp(): string {
     const app = path.join(work, 'app');
-    fs.mkdirSync(app);
-    const peers = ['aws-cdk-lib', 'constructs', '@aws-cdk/aws-sagemaker-alpha', 'cdk-nag'];
+    fs.mkdirSync(path.join(app, 'node_modules', '@aws-cdk'), { recursive: true });
     fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({
-      name: 'consumer', private: true,
-      dependencies: {
-        'cdk-hyperpod-training': `file:${tarball}`,
-        ...Object.fromEntries(peers.map((p) => [p, rootPackage.devDependencies[p]])),
-      },
+      name: 'consumer', private: true, dependencies: { 'cdk-hyperpod-training': `file:${tarball}` },
     }));
+    for (const peer of Object.keys(rootPackage.peerDependencies)) {
+      fs.symlinkSync(path.join(ROOT, 'node_modules', peer), path.join(app, 'node_modules', peer), 'dir');
+    }
     run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'], app);
+    // Both apps in one tsc program: one load of aws-cdk-lib's declarations.
     fs.writeFileSync(path.join(app, 'app.ts'), CONSUMER_APP);
-    const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-    run(process.execPath, [tsc, '--strict', '--target', 'ES2022', '--module', 'commonjs', '--moduleResolution', 'node',
-      '--esModuleInterop', '--skipLibCheck', '--types', 'node', '--typeRoots', path.join(ROOT, 'node_modules', '@types'), 'app.ts'], app);
-    const outdir = path.join(app, 'cdk.out');
-    execFileSync(process.execPath, ['app.js'], { cwd: app, env: { ...process.env, CDK_OUTDIR: outdir, CDK_VALIDATION: 'false' } });
-    const template = JSON.parse(fs.readFileSync(path.join(outdir, 'Consumer.template.json'), 'utf8'));
-    const cluster = Object.values<any>(template.Resources).find((r) => r.Type === 'AWS::SageMaker::Cluster');
-    expect(cluster.Properties.InstanceGroups.map((g: any) => g.InstanceGroupName)).toEqual(['controller', 'train', 'eval']);
-    expect(Object.values<any>(template.Resources).filter((r) => r.Type === 'AWS::APS::Workspace')).toHaveLength(1);
-    const lifecycle = fs.readdirSync(outdir).filter((d) => d.startsWith('asset.'))
-      .some((d) => fs.existsSync(path.join(outdir, d, 'on_init_complete.sh')));
-    expect(lifecycle).toBe(true);
-  }, 300_000);
-
-  test('a platform team\'s app (concrete env, imported network, own KMS bucket) passes AwsSolutions with no internal ids', () => {
-    const app = path.join(work, 'app');
-    expect(TEAM_APP).not.toMatch(/tryFindChild|findChild|node\.children|DefaultPolicy/);
     fs.writeFileSync(path.join(app, 'team.ts'), TEAM_APP);
     const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
     run(process.execPath, [tsc, '--strict', '--target', 'ES2022', '--module', 'commonjs', '--moduleResolution', 'node',
-      '--esModuleInterop', '--skipLibCheck', '--types', 'node', '--typeRoots', path.join(ROOT, 'node_modules', '@types'), 'team.ts'], app);
-    const outdir = path.join(app, 'cdk.out.team');
-    const result = spawnSync(process.execPath, ['team.js'], { cwd: app, encoding: 'utf8', env: { ...process.env, CDK_OUTDIR: outdir, CDK_VALIDATION: 'false' } });
-    expect([result.status, result.stderr]).toEqual([0, '']);
-    const template = JSON.parse(fs.readFileSync(path.join(outdir, 'Team.template.json'), 'utf8'));
-    const subnets = Object.values<any>(template.Resources).filter((r) => r.Type === 'AWS::EC2::Subnet');
-    expect(subnets).toEqual([]);
-  }, 300_000);
+      '--esModuleInterop', '--skipLibCheck', '--types', 'node', '--typeRoots', path.join(ROOT, 'node_modules', '@types'),
+      'app.ts', 'team.ts'], app);
+    return app;
+  }
 
-  test('the CLI runs from the installed package', () => {
-    const bin = path.join(work, 'app', 'node_modules', '.bin', 'cdk-hyperpod-plan');
-    const out = run(bin, ['--help'], work);
-    expect(out).toMatch(/estimate|search|plan/);
-  }, 60_000);
+  describe('installed in a fresh app', () => {
+    let app: string;
+    beforeAll(() => { app = installedApp(); }, 300_000);
+
+    test('npm resolves the peers the package declares (`npm ls` exits non-zero on a missing or invalid one)', () => {
+      const linked = JSON.parse(run('npm', ['ls', '--depth=1', '--json'], app)).dependencies['cdk-hyperpod-training'].dependencies;
+      for (const peer of Object.keys(rootPackage.peerDependencies)) expect(linked[peer]?.version).toBe(rootPackage.devDependencies[peer]);
+    });
+
+    test('a consumer app type-checks against the declarations and synthesizes through the public API', () => {
+      const outdir = path.join(app, 'cdk.out');
+      execFileSync(process.execPath, ['app.js'], { cwd: app, env: { ...process.env, CDK_OUTDIR: outdir, CDK_VALIDATION: 'false' } });
+      const template = JSON.parse(fs.readFileSync(path.join(outdir, 'Consumer.template.json'), 'utf8'));
+      const cluster = Object.values<any>(template.Resources).find((r) => r.Type === 'AWS::SageMaker::Cluster');
+      expect(cluster.Properties.InstanceGroups.map((g: any) => g.InstanceGroupName)).toEqual(['controller', 'train', 'eval']);
+      expect(Object.values<any>(template.Resources).filter((r) => r.Type === 'AWS::APS::Workspace')).toHaveLength(1);
+      const lifecycle = fs.readdirSync(outdir).filter((d) => d.startsWith('asset.'))
+        .some((d) => fs.existsSync(path.join(outdir, d, 'on_init_complete.sh')));
+      expect(lifecycle).toBe(true);
+    }, 120_000);
+
+    test('a platform team\'s app (concrete env, imported network, own KMS bucket) passes AwsSolutions with no internal ids', () => {
+      expect(TEAM_APP).not.toMatch(/tryFindChild|findChild|node\.children|DefaultPolicy/);
+      const outdir = path.join(app, 'cdk.out.team');
+      const result = spawnSync(process.execPath, ['team.js'], { cwd: app, encoding: 'utf8', env: { ...process.env, CDK_OUTDIR: outdir, CDK_VALIDATION: 'false' } });
+      expect([result.status, result.stderr]).toEqual([0, '']);
+      const template = JSON.parse(fs.readFileSync(path.join(outdir, 'Team.template.json'), 'utf8'));
+      const subnets = Object.values<any>(template.Resources).filter((r) => r.Type === 'AWS::EC2::Subnet');
+      expect(subnets).toEqual([]);
+    }, 120_000);
+
+    test('the CLI runs from the installed package', () => {
+      const bin = path.join(app, 'node_modules', '.bin', 'cdk-hyperpod-plan');
+      const out = run(bin, ['--help'], work);
+      expect(out).toMatch(/estimate|search|plan/);
+    }, 60_000);
+  });
 });
