@@ -35,6 +35,12 @@ describe('the reference app through the CDK CLI', () => {
     const template = JSON.parse(fs.readFileSync(path.join(outdir, 'readme', 'TrainingPlatform.template.json'), 'utf8'));
     const cluster = Object.values<any>(template.Resources).find((r) => r.Type === 'AWS::SageMaker::Cluster');
     expect(cluster.Properties.InstanceGroups.map((g: any) => g.InstanceCount)).toEqual([1, 1, 32]);
+    // This synth is the one that runs the schema validation, cdk-nag and cfn-guard over the training image too
+    // (the unit suites synthesize without them).
+    const types = new Set(Object.values<any>(template.Resources).map((r) => r.Type));
+    for (const type of ['AWS::CodeBuild::Project', 'AWS::ECR::Repository', 'AWS::FSx::FileSystem', 'AWS::APS::Workspace']) {
+      expect(types).toContain(type);
+    }
   }, 120_000);
 
   test('without an AZ ID it stops with one clean line that says what to pass, and writes no template', () => {
