@@ -53,14 +53,16 @@ setup() {
   touch "$MEGATRON_DIR/pretrain_gpt.py" "$DATA_PATH.bin" "$DATA_PATH.idx"
   echo "export FI_PROVIDER=efa" >"$NCCL_ENV_FILE"
   # pretrain_gpt.py: records its arguments (one per line), prints the transport NCCL chose ($STUB_NCCL_NET),
-  # sleeps $STUB_PYTHON_SLEEP seconds, exits with $STUB_PYTHON_EXIT.
+  # sleeps $STUB_PYTHON_SLEEP seconds (a SIGTERM ends it at once, as it ends python), exits with $STUB_PYTHON_EXIT.
   cat >"$SANDBOX/bin/python" <<'PY'
 #!/usr/bin/env bash
 shift
 printf '%s\n' "$@" >"$ARGS_FILE"
 for name in ${STUB_SRUN_ENV:-}; do printf 'task-env %s=%s\n' "$name" "${!name:-}" >>"$STUB_CALLS"; done
 echo "ip-10-1-38-128:1:1 [0] NCCL INFO Using network ${STUB_NCCL_NET:-AWS Libfabric}"
-sleep "${STUB_PYTHON_SLEEP:-0}"
+trap 'kill "$!"; exit 143' TERM
+sleep "${STUB_PYTHON_SLEEP:-0}" &
+wait "$!"
 exit "${STUB_PYTHON_EXIT:-0}"
 PY
   chmod +x "$SANDBOX/bin/python"
