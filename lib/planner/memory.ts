@@ -1,5 +1,5 @@
 import { requirePositive } from './errors';
-import { GpuSpec } from './gpus';
+import { GpuSpec } from '../catalog/gpus';
 import {
   ParallelLayout, pipelineSplit, PipelineSplit, recomputedShare, resolveOptions, ResolvedTrainingOptions,
   TrainingOptions, vpOf,

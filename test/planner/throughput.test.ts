@@ -1,5 +1,6 @@
 import { findInstanceType } from '../../lib/planner/instances';
-import { findGpu, GpuType } from '../../lib/planner/gpus';
+import { GpuType } from '../../lib/catalog/gpus';
+import { findGpu } from '../../lib/planner/gpus';
 import { ParallelLayout, Recomputation } from '../../lib/planner/layout';
 import { defineModel, findModel } from '../../lib/planner/models';
 import { flopsPerToken } from '../../lib/planner/flops';

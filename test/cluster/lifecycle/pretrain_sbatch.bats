@@ -11,7 +11,7 @@ load jobs_helper
 emit() {
   local name=$1
   shift
-  if npx --no-install tsx lib/planner/cli-main.ts plan "$@" --emit-sbatch "$SCRIPTS/$name.sbatch" \
+  if npx --no-install tsx lib/planner-cli/cli-main.ts plan "$@" --emit-sbatch "$SCRIPTS/$name.sbatch" \
     >"$SCRIPTS/$name.out" 2>&1; then
     echo 0 >"$SCRIPTS/$name.status"
   else

@@ -1,10 +1,10 @@
 import { Align, duration, keyValues, num, pct, table } from './format';
-import { ParallelLayout, pipelineSplit, pipelineSplitText, vpOf } from './layout';
-import { MemoryEstimate, MemoryVerdict, memoryVerdict } from './memory';
-import { ModelArchitecture } from './models';
-import { TrainingPlan } from './plan';
-import { LayoutCandidate } from './search';
-import { ClusterFabric, ThroughputEstimate } from './throughput';
+import { ParallelLayout, pipelineSplit, pipelineSplitText, vpOf } from '../planner/layout';
+import { MemoryEstimate, MemoryVerdict, memoryVerdict } from '../planner/memory';
+import { ModelArchitecture } from '../planner/models';
+import { TrainingPlan } from '../planner/plan';
+import { LayoutCandidate } from '../planner/search';
+import { ClusterFabric, ThroughputEstimate } from '../planner/throughput';
 
 /** Everything `estimate` prints. */
 export interface EstimateReport {

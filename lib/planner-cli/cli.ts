@@ -1,18 +1,18 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { parseArgs, ParseArgsConfig } from 'node:util';
-import { PERSISTENT_2_PER_UNIT_THROUGHPUTS } from './checkpoint';
-import { PlannerInputError } from './errors';
+import { PERSISTENT_2_PER_UNIT_THROUGHPUTS } from '../catalog/fsx-lustre';
+import { PlannerInputError } from '../planner/errors';
 import { QuotaClient, runQuotasCommand } from './quota-check';
-import { findGpu, gpuIds } from './gpus';
-import { findInstanceType, instanceTypeNames } from './instances';
-import { ParallelLayout, Recomputation, TrainingOptions, validateLayout } from './layout';
-import { DEFAULT_MEMORY_THRESHOLD, estimateMemory, memoryVerdict } from './memory';
-import { defineModel, findModel, ModelArchitecture, modelIds } from './models';
-import { noLayoutFits, planTraining } from './plan';
+import { findGpu, gpuIds } from '../planner/gpus';
+import { findInstanceType, instanceTypeNames } from '../planner/instances';
+import { ParallelLayout, Recomputation, TrainingOptions, validateLayout } from '../planner/layout';
+import { DEFAULT_MEMORY_THRESHOLD, estimateMemory, memoryVerdict } from '../planner/memory';
+import { defineModel, findModel, ModelArchitecture, modelIds } from '../planner/models';
+import { noLayoutFits, planTraining } from '../planner/plan';
 import { renderEstimate, renderPlan, renderSearch, EstimateReport, estimateJson, searchJson } from './cli-render';
 import { renderMegatronSbatch } from '../training/megatron-launch';
-import { searchLayouts } from './search';
-import { ClusterFabric, defaultFabric, estimateThroughput, fabricForInstance } from './throughput';
+import { searchLayouts } from '../planner/search';
+import { ClusterFabric, defaultFabric, estimateThroughput, fabricForInstance } from '../planner/throughput';
 
 /** Where the CLI writes. */
 export interface CliOutput {

@@ -1,13 +1,14 @@
 import { parseArgs } from 'node:util';
 import type * as ServiceQuotasSdk from '@aws-sdk/client-service-quotas';
+import { MAX_EBS_VOLUME_GIB } from '../catalog/hyperpod-instance-types';
 import { PROFILES, TrainingPlatformProfile } from '../platform/profiles';
 import type { CliOutput } from './cli';
-import { PlannerInputError } from './errors';
+import { PlannerInputError } from '../planner/errors';
 import { Align, num, table } from './format';
 import {
-  CLUSTER_INTERFACE_ENDPOINT_COUNT, DeploymentShape, EBS_VOLUME_SIZE_QUOTA, MAX_EBS_VOLUME_GIB, NodeRole,
+  CLUSTER_INTERFACE_ENDPOINT_COUNT, DeploymentShape, EBS_VOLUME_SIZE_QUOTA, NodeRole,
   QuotaNodeGroup, QuotaRequirement, ebsVolumeGiB, requiredQuotas, requireHyperPodInstanceType, totalEbsGiB,
-} from './quotas';
+} from '../planner/quotas';
 
 /**
  * Read access to an account's service quotas in one Region. `runQuotasCommand` takes one so that tests (and

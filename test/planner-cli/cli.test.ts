@@ -1,4 +1,4 @@
-import { EXIT_BAD_INPUT, EXIT_OK, runCli } from '../../lib/planner/cli';
+import { EXIT_BAD_INPUT, EXIT_OK, runCli } from '../../lib/planner-cli/cli';
 import { Recomputation } from '../../lib/planner/layout';
 import { estimateMemory } from '../../lib/planner/memory';
 import { findModel, modelIds } from '../../lib/planner/models';
