@@ -163,7 +163,8 @@ function goodputRows(p: TrainingPlan): Array<[string, string, string?]> {
   const given = p.goodput !== g.goodput;
   return [
     ['failures', num(g.failuresPerHour * 24, 2), `per day (one every ${num(g.meanTimeBetweenFailuresHours, 0)} h)`],
-    ['checkpoint every', duration(g.intervalSeconds), g.youngDaly ? '(Young/Daly)' : '(given, or the write time)'],
+    ['checkpoint every', `${num(g.intervalSeconds / 60, Number.isInteger(g.intervalSeconds / 60) ? 0 : 1)} min`,
+      g.youngDaly ? '(Young/Daly, whole minutes)' : '(given, or the write time rounded up)'],
     ['checkpoint cost', duration(g.checkpointCostSeconds), `(stall ${duration(g.stallSeconds)} + interference `
       + `${duration(g.interferenceSeconds)} during a ${duration(g.writeSeconds)} write)`],
     ['restart cost', duration(g.restartSeconds), `(requeue and start + reload ${duration(g.loadSeconds)})`],

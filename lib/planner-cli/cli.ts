@@ -8,6 +8,7 @@ import { findInstanceType, instanceTypeNames } from '../planner/instances';
 import { ParallelLayout, Recomputation, TrainingOptions, validateLayout } from '../planner/layout';
 import { DEFAULT_MEMORY_THRESHOLD, estimateMemory, memoryVerdict } from '../planner/memory';
 import { defineModel, findModel, ModelArchitecture, modelIds } from '../planner/models';
+import { DEFAULT_FSX_PRICE_PER_GB_MONTH } from '../planner/fsx-sizing';
 import { noLayoutFits, PlanInput, planTraining } from '../planner/plan';
 import { LayoutPin, searchLayouts } from '../planner/search';
 import { ClusterFabric, defaultFabric, estimateThroughput, fabricForInstance } from '../planner/throughput';
@@ -57,6 +58,7 @@ const COMMAND_OPTIONS: Record<string, Options> = {
     'checkpoint-interval-min': str, 'failures-per-node-hour': str, 'restart-min': str, 'write-interference': str,
     'staging-gbps': str, 'max-mbs': str, 'max-vp': str, 'measured-tflops': str, 'emit-sbatch': str,
     'tp': str, 'pp': str, 'cp': str, 'dp': str, 'vp': str, 'mbs': str, 'profile': str, 'data-mixture': str,
+    'fsx-price': str,
   },
 };
 
@@ -205,7 +207,7 @@ function planInputFrom(values: Values, base: Partial<PlanInput>): PlanInput {
     tokens: pick('tokens', number, base.tokens),
     sequenceLength: pick('seq', integer, base.sequenceLength ?? 8192),
     globalBatchSize: pick('gbs', integer, base.globalBatchSize ?? 1024),
-    pricePerNodeHour: optionalNumber(values, 'price-per-node-hour'),
+    pricePerNodeHour: optionalNumber(values, 'price-per-node-hour'), fsxPricePerGBMonth: fsxPrices(values),
     goodput: optionalNumber(values, 'goodput') ?? base.goodput,
     options: trainingGiven || base.options === undefined ? trainingOptions(values) : base.options,
     memoryThreshold: number(values, 'threshold', DEFAULT_MEMORY_THRESHOLD),
@@ -219,6 +221,26 @@ function planInputFrom(values: Values, base: Partial<PlanInput>): PlanInput {
     measuredTflopsPerGpu: optionalNumber(values, 'measured-tflops') ?? base.measuredTflopsPerGpu,
     pinnedLayout: pinFrom(values, base.pinnedLayout),
   };
+}
+
+/**
+ * `--fsx-price 125=0.145,500=0.34`: FSx PERSISTENT_2 prices per GB-month by per-unit throughput, for your Region and
+ * date; the tiers not given keep the planner's defaults (DEFAULT_FSX_PRICE_PER_GB_MONTH).
+ */
+function fsxPrices(values: Values): Record<number, number> | undefined {
+  if (values['fsx-price'] === undefined) return undefined;
+  const prices: Record<number, number> = { ...DEFAULT_FSX_PRICE_PER_GB_MONTH };
+  for (const pair of text(values, 'fsx-price').split(',')) {
+    const [tier, price, extra] = pair.split('=').map((s) => s.trim());
+    const value = Number(price);
+    if (extra !== undefined || !PERSISTENT_2_PER_UNIT_THROUGHPUTS.includes(Number(tier)) || price === undefined
+      || price === '' || !(value > 0) || !Number.isFinite(value)) {
+      throw new PlannerInputError('fsx-price', `must be TIER=PRICE pairs separated by commas, TIER one of `
+        + `${PERSISTENT_2_PER_UNIT_THROUGHPUTS.join(', ')} MB/s/TiB and PRICE per GB-month above 0, got '${pair}'`);
+    }
+    prices[Number(tier)] = value;
+  }
+  return prices;
 }
 
 /** The sizes pinned by flags, over those the profile's plan pinned. */
@@ -422,6 +444,8 @@ Example: cdk-hyperpod-plan search --model llama-3.3-70b --gpu h100-80gb --gpus 2
   --staging-gbps X         async save device-to-host rate per GPU, GB/s (default 0.68)
   --fsx-tib N              existing FSx for Lustre capacity in TiB: adds checkpoint write times
   --fsx-throughput N       its per-unit throughput, MB/s/TiB: ${PERSISTENT_2_PER_UNIT_THROUGHPUTS.join(', ')} (default 250)
+  --fsx-price T=P,...      FSx price per GB-month by throughput tier, for your Region and date (default
+                           ${Object.entries(DEFAULT_FSX_PRICE_PER_GB_MONTH).map(([t, p]) => `${t}=${p}`).join(',')}, us-east-1)
   --checkpoint-interval-min N  minutes between checkpoints (default: Young/Daly from stall and failure rate)
   --max-mbs N --max-vp N   search limits (defaults 16, 8)
   --tp N --pp N --cp N --dp N --vp N --mbs N

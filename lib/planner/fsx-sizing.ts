@@ -16,7 +16,7 @@ import { estimateGoodput, GoodputEstimate, GoodputInput } from './goodput';
  * PERSISTENT_2 SSD storage price, USD per GB-month, by per-unit throughput (MB/s/TiB), US East (N. Virginia).
  * 125: $0.145 (quoted by c3x.dev's FSx cost estimator from the AWS price list); 250, 500, 1000: $0.210, $0.340,
  * $0.600 as listed on aws.amazon.com/fsx/lustre/pricing at the time of writing, not re-checked here — an
- * assumption: pass `fsxPricePerGBMonth` (CLI `--fsx-price`) for your region and date.
+ * assumption: pass `fsxPricePerGBMonth` (CLI `--fsx-price 125=0.145,250=0.21,…`) for your Region and date.
  */
 export const DEFAULT_FSX_PRICE_PER_GB_MONTH: Readonly<Record<number, number>> = {
   125: 0.145, 250: 0.21, 500: 0.34, 1000: 0.6,

@@ -72,7 +72,7 @@ describe('held-out checks (not used in the fit)', () => {
     .map((r) => [Number(r.gpus), Number(r.model_TFLOPs_per_GPU)] as const);
 
   // PP 16 splits the 126 layers 7 + 14×8 + 7 as Meta did; VP 8 stands for Meta's interleaved schedule (its own
-  // framework; Megatron-LM core_r0.9.0 refuses uneven stages with interleaving, so the search does not offer it).
+  // framework; Megatron-LM needs VP to divide 7 and 8, so the search does not offer it).
   test.each(meta)('Llama 3.1 405B on %d H100 (TP8 PP16, BF16): within 10%% of Meta\'s %d TFLOP/s', (gpus, measured) => {
     expect(meta).toHaveLength(2);
     const t = estimateThroughput({
