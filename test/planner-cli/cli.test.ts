@@ -131,6 +131,21 @@ describe('plan', () => {
     expect(out.recommendedFsx.storageCapacityGiB).toBeGreaterThanOrEqual(1200);
   });
 
+  test('--fsx-price replaces the price of the tiers given: a dear top tier moves the choice to a lower one', () => {
+    const plain = JSON.parse(cli(...PLAN, '--json').stdout).recommendedFsx;
+    expect(plain.perUnitThroughputMBps).toBe(1000);
+    const dear = JSON.parse(cli(...PLAN, '--fsx-price', '1000=5', '--json').stdout).recommendedFsx;
+    expect(dear.perUnitThroughputMBps).toBeLessThan(1000);
+    const { code, stderr } = cli(...PLAN, '--fsx-price', '125=0.145,300=0.2');
+    expect(code).toBe(EXIT_BAD_INPUT);
+    expect(stderr).toMatch(/fsx-price must be TIER=PRICE pairs .*TIER one of 125, 250, 500, 1000 .*got '300=0\.2'/);
+  });
+
+  test('the checkpoint interval is printed in whole minutes', () => {
+    expect(cli(...PLAN).stdout).toMatch(/checkpoint every +\d+ min +\(Young\/Daly, whole minutes\)/);
+    expect(cli(...PLAN, '--checkpoint-interval-min', '7.5').stdout).toMatch(/checkpoint every +7\.5 min +\(given/);
+  });
+
   test('human output shows the run and the summary line', () => {
     const { stdout } = cli(...PLAN, '--price-per-node-hour', '55');
     expect(stdout).toMatch(/duration +\d+\.\d +days/);
