@@ -198,7 +198,7 @@ function planInputFrom(values: Values, base: Partial<PlanInput>): PlanInput {
     if (fallback === undefined) throw new PlannerInputError(name, 'is required');
     return fallback;
   };
-  const modelGiven = values.model !== undefined || values.hidden !== undefined;
+  const modelGiven = Object.keys(MODEL_OPTIONS).some((k) => values[k] !== undefined);
   const trainingGiven = Object.keys(TRAINING_OPTIONS).some((k) => !['json', 'help', 'threshold'].includes(k)
     && values[k] !== undefined);
   return {

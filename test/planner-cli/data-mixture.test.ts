@@ -46,6 +46,9 @@ describe('plan --profile', () => {
     const out = JSON.parse(cli('plan', '--profile', 'swallow-70b', '--nodes', '64', '--json').stdout);
     expect(out).toMatchObject({ nodes: 64, gpus: 512, tokens: 314e9 });
     expect(out.days).toBeLessThan(SWALLOW_70B_PLAN.days * 0.6);
+    // One architecture flag replaces the profile's model, so the others are then needed.
+    expect(cli('plan', '--profile', 'swallow-70b', '--layers', '40').stderr)
+      .toMatch(/model needs all architecture flags; missing --hidden --ffn --heads --kv-heads --vocab/);
   });
 
   test('a profile without a plan gives its nodes; the run must still be given', () => {
