@@ -1,4 +1,4 @@
-import { PlannerInputError } from '../planner/errors';
+import { nearest, PlannerInputError } from '../planner/errors';
 import { PlanInput, TrainingPlan } from '../planner/plan';
 import { PROFILES, TrainingPlatformProfile } from '../platform/profiles';
 
@@ -15,7 +15,10 @@ export function profileNames(): string[] {
 /** The profile called `name`; an input error listing the known ones otherwise. */
 export function findProfile(name: string): TrainingPlatformProfile {
   const profile = PROFILES.find((p) => p.name === name);
-  if (!profile) throw new PlannerInputError('profile', `must be one of ${profileNames().join(', ')}, got '${name}'`);
+  if (!profile) {
+    throw new PlannerInputError('profile', `must be one of ${profileNames().join(', ')}, got '${name}'`
+      + nearest(name, profileNames()));
+  }
   return profile;
 }
 

@@ -63,7 +63,7 @@ describe('plan --profile', () => {
   test('an unknown profile is an input error listing the known ones', () => {
     const { code, stderr } = cli('plan', '--profile', 'swalow-70b');
     expect(code).toBe(EXIT_BAD_INPUT);
-    expect(stderr).toMatch(/profile must be one of swallow-70b, smoke, got 'swalow-70b'/);
+    expect(stderr).toMatch(/profile must be one of swallow-70b, smoke, got 'swalow-70b' \(did you mean 'swallow-70b'\?\)/);
   });
 });
 
