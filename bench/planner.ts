@@ -1,5 +1,5 @@
 /**
- * Times full layout searches: `npm run bench:planner`. Target: well under 100 ms each.
+ * Times full layout searches: `npm run bench:planner`. Target: at most 100 ms each (the median; exits 1 above it).
  * Prints the median of several runs after one warm-up run (the first call pays for JIT compilation).
  */
 import { performance } from 'node:perf_hooks';
@@ -10,6 +10,7 @@ import { enumerateLayouts, searchLayouts, SearchInput } from '../lib/planner/sea
 import { fabricForInstance } from '../lib/planner/throughput';
 
 const RUNS = 21;
+const LIMIT_MS = 100;
 const p5 = fabricForInstance(findInstanceType('ml.p5.48xlarge'));
 
 const cases: Array<[string, SearchInput]> = [
@@ -46,4 +47,8 @@ for (const [name, input] of cases) {
   console.log(`${name}: median ${median(times).toFixed(2)} ms over ${RUNS} runs `
     + `(min ${Math.min(...times).toFixed(2)}, max ${Math.max(...times).toFixed(2)}); `
     + `${evaluated} layouts evaluated, ${fitting} fit${pick}`);
+  if (median(times) > LIMIT_MS) {
+    console.error(`${name}: median above ${LIMIT_MS} ms`);
+    process.exitCode = 1;
+  }
 }

@@ -2,7 +2,7 @@
 export * from './core/configuration-error';
 export * from './core/nag-acknowledgement';
 export * from './core/synthesize-app';
-export * from './core/hyperpod-instance-types';
+export * from './catalog';
 
 export * from './network/closed-security-group';
 export * from './network/efa-security-group';

@@ -8,7 +8,7 @@ import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct } from 'constructs';
 import { ConfigurationError, requireProp } from '../core/configuration-error';
-import { DEFAULT_ACCELERATED_EBS_GIB, DEFAULT_CPU_EBS_GIB } from '../core/hyperpod-instance-types';
+import { DEFAULT_ACCELERATED_EBS_GIB, DEFAULT_CPU_EBS_GIB } from '../catalog/hyperpod-instance-types';
 import { requireIntegerInRange, requireMatch } from '../core/validation';
 import { addressesForNodes, cidrMaskOf, usableAddresses } from '../network/subnet-sizing';
 import { ITrainingNetwork } from '../network/training-network';

@@ -1,7 +1,7 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { IConstruct } from 'constructs';
 import { ConfigurationError } from '../core/configuration-error';
-import { findHyperPodInstanceType, HYPERPOD_INSTANCE_TYPES } from '../core/hyperpod-instance-types';
+import { findHyperPodInstanceType, HYPERPOD_INSTANCE_TYPES, MAX_EBS_VOLUME_GIB } from '../catalog/hyperpod-instance-types';
 import { requireIntegerInRange, requireMatch, requireOneOf } from '../core/validation';
 
 /** The role of an instance group's nodes in Slurm. */
@@ -99,7 +99,7 @@ export function validateInstanceGroup(scope: IConstruct, field: string, group: I
   requireIntegerInRange(scope, `${field}.count`, group.count, 1, 10000);
   if (group.threadsPerCore !== undefined) requireOneOf(scope, `${field}.threadsPerCore`, group.threadsPerCore, [1, 2]);
   if (group.ebsVolumeSizeGiB !== undefined) {
-    requireIntegerInRange(scope, `${field}.ebsVolumeSizeGiB`, group.ebsVolumeSizeGiB, 1, 16384);
+    requireIntegerInRange(scope, `${field}.ebsVolumeSizeGiB`, group.ebsVolumeSizeGiB, 1, MAX_EBS_VOLUME_GIB);
   }
   // SageMaker API Reference, TrainingPlanSummary.TrainingPlanArn: arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:training-plan/.*
   if (group.trainingPlanArn !== undefined) {

@@ -1,4 +1,4 @@
-import { findHyperPodInstanceType } from '../core/hyperpod-instance-types';
+import { findHyperPodInstanceType } from '../catalog/hyperpod-instance-types';
 
 /**
  * The NCCL and libfabric environment for jobs, in one place (written by the lifecycle scripts to

@@ -1,7 +1,7 @@
 import { IConstruct } from 'constructs';
 import { reportError } from '../core/configuration-error';
 import { describe } from '../core/validation';
-import { findHyperPodInstanceType, HYPERPOD_INSTANCE_TYPES } from '../core/hyperpod-instance-types';
+import { findHyperPodInstanceType, HYPERPOD_INSTANCE_TYPES } from '../catalog/hyperpod-instance-types';
 
 /** Nodes of one instance type that will live in the compute subnet. */
 export interface PlannedNodes {

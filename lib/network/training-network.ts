@@ -3,7 +3,8 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IConstruct } from 'constructs';
 import { collectConfigurationErrors, ConfigurationError, reportError, requireProp } from '../core/configuration-error';
-import { FILE_SYSTEM_NETWORK_INTERFACES } from '../core/hyperpod-instance-types';
+import { FILE_SYSTEM_NETWORK_INTERFACES } from '../catalog/hyperpod-instance-types';
+import { ClusterInterfaceEndpointId } from '../catalog/interface-endpoints';
 import { requireMatch } from '../core/validation';
 import {
   addressesForNodes, cidrMaskOf, PlannedNodes, smallestCidrMaskFor, usableAddresses,
@@ -39,7 +40,7 @@ export interface TrainingNetworkAttributes {
 }
 
 /** AWS services a cluster without internet reaches through interface endpoints (HyperPod prerequisites). */
-export const CLUSTER_INTERFACE_ENDPOINTS: Record<string, ec2.InterfaceVpcEndpointAwsService> = {
+export const CLUSTER_INTERFACE_ENDPOINTS: Record<ClusterInterfaceEndpointId, ec2.InterfaceVpcEndpointAwsService> = {
   Ec2: ec2.InterfaceVpcEndpointAwsService.EC2,
   EcrApi: ec2.InterfaceVpcEndpointAwsService.ECR,
   EcrDocker: ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,

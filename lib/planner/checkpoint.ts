@@ -1,3 +1,6 @@
+import {
+  nextPersistent2Capacity, PERSISTENT_2_PER_UNIT_THROUGHPUTS, persistent2CapacityAtLeast,
+} from '../catalog/fsx-lustre';
 import { PlannerInputError, requirePositive, requirePositiveInteger } from './errors';
 import { countParameters, ModelArchitecture } from './models';
 
@@ -13,8 +16,6 @@ const GIB = 1024 ** 3;
 export const FULL_CHECKPOINT_BYTES_PER_PARAMETER = 14;
 /** bf16 weights only (for export or inference). */
 export const WEIGHTS_ONLY_BYTES_PER_PARAMETER = 2;
-/** PERSISTENT_2 SSD throughput tiers, MB/s per TiB of storage. */
-export const PERSISTENT_2_PER_UNIT_THROUGHPUTS: readonly number[] = [125, 250, 500, 1000];
 
 /**
  * Effective rate of the blocking part of an asynchronous save (device-to-host copy plus coordination), GB/s per
@@ -141,7 +142,8 @@ export function smallestFsxFor(req: FsxRequirement): FsxConfiguration {
   requirePositive('checkpointBytes', req.checkpointBytes);
   requirePositive('withinSeconds', req.withinSeconds);
   const minimum = req.minimumCapacityGiB ?? 1200;
-  for (let capacity = capacityAtLeast(minimum); capacity <= MAX_CAPACITY_GIB; capacity = nextCapacity(capacity)) {
+  for (let capacity = persistent2CapacityAtLeast(minimum); capacity <= MAX_CAPACITY_GIB;
+    capacity = nextPersistent2Capacity(capacity)) {
     for (const perUnit of PERSISTENT_2_PER_UNIT_THROUGHPUTS) {
       const throughput = fsxThroughputMBps(capacity / 1024, perUnit);
       const seconds = req.checkpointBytes / (throughput * 1e6);
@@ -153,14 +155,4 @@ export function smallestFsxFor(req: FsxRequirement): FsxConfiguration {
   }
   throw new PlannerInputError('withinSeconds', `cannot be met by one PERSISTENT_2 file system of at most `
     + `${MAX_CAPACITY_GIB} GiB: ${(req.checkpointBytes / 1e9).toFixed(0)} GB in ${req.withinSeconds} s`);
-}
-
-/** The smallest valid PERSISTENT_2 capacity of at least `gib`. */
-export function capacityAtLeast(gib: number): number {
-  return gib <= 1200 ? 1200 : Math.ceil(gib / 2400) * 2400;
-}
-
-/** PERSISTENT_2 capacities: 1200, 2400, then steps of 2400 GiB. */
-function nextCapacity(capacity: number): number {
-  return capacity === 1200 ? 2400 : capacity + 2400;
 }

@@ -1,4 +1,7 @@
-import { capacityAtLeast, FsxConfiguration, fsxThroughputMBps, PERSISTENT_2_PER_UNIT_THROUGHPUTS } from './checkpoint';
+import {
+  nextPersistent2Capacity, PERSISTENT_2_PER_UNIT_THROUGHPUTS, persistent2CapacityAtLeast, previousPersistent2Capacity,
+} from '../catalog/fsx-lustre';
+import { FsxConfiguration, fsxThroughputMBps } from './checkpoint';
 import { PlannerInputError, requirePositive } from './errors';
 import { estimateGoodput, GoodputEstimate, GoodputInput } from './goodput';
 
@@ -13,7 +16,7 @@ import { estimateGoodput, GoodputEstimate, GoodputInput } from './goodput';
  * PERSISTENT_2 SSD storage price, USD per GB-month, by per-unit throughput (MB/s/TiB), US East (N. Virginia).
  * 125: $0.145 (quoted by c3x.dev's FSx cost estimator from the AWS price list); 250, 500, 1000: $0.210, $0.340,
  * $0.600 as listed on aws.amazon.com/fsx/lustre/pricing at the time of writing, not re-checked here — an
- * assumption: pass `fsxPricePerGBMonth` (CLI `--fsx-price`) for your region and date.
+ * assumption: pass `fsxPricePerGBMonth` (CLI `--fsx-price 125=0.145,250=0.21,…`) for your Region and date.
  */
 export const DEFAULT_FSX_PRICE_PER_GB_MONTH: Readonly<Record<number, number>> = {
   125: 0.145, 250: 0.21, 500: 0.34, 1000: 0.6,
@@ -79,7 +82,7 @@ export function sizeFsxByCost(input: FsxSizingInput): FsxSizing {
       throw new PlannerInputError('fsxPricePerGBMonth', `needs a price above 0 for ${tier} MB/s/TiB, got ${prices[tier]}`);
     }
   }
-  const minimum = capacityAtLeast(input.minimumCapacityGiB);
+  const minimum = persistent2CapacityAtLeast(input.minimumCapacityGiB);
   if (input.fixed) {
     if (input.fixed.capacityGiB < input.minimumCapacityGiB) {
       throw new PlannerInputError('fsxCapacityTiB', `must hold the retained checkpoints and the dataset: at least `
@@ -88,7 +91,7 @@ export function sizeFsxByCost(input: FsxSizingInput): FsxSizing {
     return { chosen: cost(input, input.fixed.capacityGiB, input.fixed.perUnitThroughputMBps, prices) };
   }
   let best: FsxOption | undefined;
-  for (let step = 0, capacity = minimum; step <= CAPACITY_STEPS; step++, capacity = next(capacity)) {
+  for (let step = 0, capacity = minimum; step <= CAPACITY_STEPS; step++, capacity = nextPersistent2Capacity(capacity)) {
     for (const tier of PERSISTENT_2_PER_UNIT_THROUGHPUTS) {
       const option = tryCost(input, capacity, tier, prices);
       if (option && (!best || option.totalCost < best.totalCost)) best = option;
@@ -98,11 +101,11 @@ export function sizeFsxByCost(input: FsxSizingInput): FsxSizing {
     throw new PlannerInputError('fsx', 'no PERSISTENT_2 file system leaves time to train at this failure rate');
   }
   const { storageCapacityGiB: c, perUnitThroughputMBps: tier } = best.fsx;
-  const down = c === minimum ? undefined : previous(c);
+  const down = c === minimum ? undefined : previousPersistent2Capacity(c);
   return {
     chosen: best,
     smaller: down === undefined ? undefined : tryCost(input, down, tier, prices),
-    larger: tryCost(input, next(c), tier, prices),
+    larger: tryCost(input, nextPersistent2Capacity(c), tier, prices),
   };
 }
 
@@ -131,13 +134,4 @@ function cost(input: FsxSizingInput, capacity: number, tier: number,
     writeSeconds: seconds, reloadSeconds: seconds, goodput, wallSeconds, lostGpuCost, fsxCost,
     totalCost: lostGpuCost + fsxCost,
   };
-}
-
-/** PERSISTENT_2 capacities: 1200, 2400, then steps of 2400 GiB. */
-function next(capacity: number): number {
-  return capacity === 1200 ? 2400 : capacity + 2400;
-}
-
-function previous(capacity: number): number {
-  return capacity === 2400 ? 1200 : capacity - 2400;
 }

@@ -43,7 +43,10 @@ export interface GoodputInput {
   readonly writeInterference?: number;
   /** @default DEFAULT_RESTART_MINUTES */
   readonly restartMinutes?: number;
-  /** Interval between checkpoints, seconds. @default Young/Daly √(2δM), at least the write time */
+  /**
+   * Interval between checkpoints, seconds.
+   * @default Young/Daly √(2δM) in whole minutes (at least one), and at least the write time rounded up to a minute
+   */
   readonly intervalSeconds?: number;
 }
 
@@ -85,9 +88,13 @@ export function estimateGoodput(input: GoodputInput): GoodputEstimate {
   const interferenceSeconds = interference * input.writeSeconds;
   const delta = input.stallSeconds + interferenceSeconds;
   const restart = restartMinutes * 60 + input.loadSeconds;
-  const daly = Number.isFinite(mtbf) ? Math.sqrt(2 * delta * mtbf) : Infinity;
+  // Whole minutes: the optimum is flat (a minute off costs nothing), and a round interval is what a launch script,
+  // a reproducing `--checkpoint-interval-min` and a reader expect.
+  const daly = Number.isFinite(mtbf) ? Math.max(60, Math.round(Math.sqrt(2 * delta * mtbf) / 60) * 60) : Infinity;
   if (input.intervalSeconds !== undefined) requirePositive('checkpointIntervalMinutes', input.intervalSeconds);
-  const interval = Math.max(input.writeSeconds, input.intervalSeconds ?? daly);
+  const chosen = input.intervalSeconds ?? daly;
+  // A save must finish writing before the next starts; a given interval that is long enough is kept as given.
+  const interval = chosen >= input.writeSeconds ? chosen : Math.ceil(input.writeSeconds / 60) * 60;
   if (!Number.isFinite(interval)) {
     throw new PlannerInputError('checkpointIntervalMinutes', 'is needed when the failure rate is 0');
   }

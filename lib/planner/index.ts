@@ -1,11 +1,12 @@
-/** The training planner: pure TypeScript, no AWS calls. */
+/**
+ * The training planner: pure TypeScript, no AWS calls. It imports only lib/catalog (the GPU, instance and FSx facts
+ * it shares with the constructs, exported by the package from lib/catalog) and itself; the CLI is lib/planner-cli.
+ */
 export { PlannerInputError } from './errors';
 export { MODEL_CATALOG, countParameters, defineModel, findModel, modelIds } from './models';
 export type { ModelArchitecture } from './models';
-export { GPU_CATALOG, GpuArchitecture, GpuType, findGpu, gpuIds } from './gpus';
-export type { GpuSpec } from './gpus';
-export { HYPERPOD_GPU_INSTANCES, findInstanceType, instanceTypeNames } from './instances';
-export type { GpuInstanceType } from './instances';
+export { findGpu, gpuIds } from './gpus';
+export { findInstanceType, instanceTypeNames } from './instances';
 export { Recomputation, layoutProblems, pipelineSplit, validateLayout } from './layout';
 export type {
   LayoutContext, ParallelLayout, PipelineSplit, ResolvedTrainingOptions, TrainingOptions,
@@ -18,26 +19,23 @@ export type {
   ClusterFabric, StepTimeBreakdown, ThroughputConstants, ThroughputEstimate, ThroughputInput,
 } from './throughput';
 export { searchLayouts } from './search';
-export type { LayoutCandidate, SearchInput } from './search';
+export type { LayoutCandidate, LayoutPin, SearchInput } from './search';
 export {
-  DEFAULT_STAGING_GBPS_PER_GPU, FULL_CHECKPOINT_BYTES_PER_PARAMETER, PERSISTENT_2_PER_UNIT_THROUGHPUTS,
-  WEIGHTS_ONLY_BYTES_PER_PARAMETER,
+  DEFAULT_STAGING_GBPS_PER_GPU, FULL_CHECKPOINT_BYTES_PER_PARAMETER, WEIGHTS_ONLY_BYTES_PER_PARAMETER,
   fsxThroughputMBps, sizeCheckpoint, smallestFsxFor,
 } from './checkpoint';
 export type { CheckpointEstimate, CheckpointInput, FsxConfiguration, FsxRequirement } from './checkpoint';
+export {
+  DEFAULT_RESTART_MINUTES, DEFAULT_WRITE_INTERFERENCE, LLAMA3_FAILURES_PER_NODE_HOUR, estimateGoodput,
+} from './goodput';
+export type { GoodputEstimate, GoodputInput } from './goodput';
+export { DEFAULT_FSX_PRICE_PER_GB_MONTH, DEFAULT_SIZING_PRICE_PER_NODE_HOUR, sizeFsxByCost } from './fsx-sizing';
+export type { FsxOption, FsxSizing, FsxSizingInput } from './fsx-sizing';
 export { DEFAULT_GOODPUT, planTraining } from './plan';
 export type { PlanInput, TrainingPlan } from './plan';
 export {
-  CLUSTER_INTERFACE_ENDPOINT_COUNT, CONFIRMED_QUOTA_CODES, DEFAULT_ACCELERATED_EBS_GIB, DEFAULT_CPU_EBS_GIB,
-  EBS_VOLUME_SIZE_QUOTA, FILE_SYSTEM_NETWORK_INTERFACES, INSTANCES_ACROSS_CLUSTERS_QUOTA, INSTANCES_PER_CLUSTER_QUOTA,
-  MAX_EBS_VOLUME_GIB, NETWORK_INTERFACES_QUOTA, NodeRole, QuotaServiceCode,
+  CLUSTER_INTERFACE_ENDPOINT_COUNT, CONFIRMED_QUOTA_CODES, EBS_VOLUME_SIZE_QUOTA, INSTANCES_ACROSS_CLUSTERS_QUOTA,
+  INSTANCES_PER_CLUSTER_QUOTA, NETWORK_INTERFACES_QUOTA, NodeRole, QuotaServiceCode,
   clusterUsageQuotaName, ebsVolumeGiB, requireHyperPodInstanceType, requiredQuotas, totalEbsGiB,
 } from './quotas';
 export type { DeploymentShape, QuotaNodeGroup, QuotaRequirement } from './quotas';
-export {
-  QUOTAS_HELP, QuotaExitCode, QuotaStatus,
-  checkQuotas, isMissingCredentials, requestCommand, runQuotasCommand, serviceQuotasClient,
-} from './quota-check';
-export type { QuotaCheck, QuotaClient } from './quota-check';
-export { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, runCli, runCommand } from './cli';
-export type { CliOutput } from './cli';

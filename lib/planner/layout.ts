@@ -134,7 +134,7 @@ export interface LayoutContext {
   /**
    * Accept interleaving where PP·VP divides the layers + 2 (embedding and loss counted as layers, Megatron-LM
    * core_r0.11.0+; see accountsForEmbeddingAndLoss).
-   * @default false (the launch scripts' core_r0.9.0 refuses it)
+   * @default false (the generated launch scripts do not pass --account-for-embedding/loss-in-pipeline-split)
    */
   readonly embeddingAndLossInSplit?: boolean;
 }
@@ -193,8 +193,14 @@ export function pipelineSizes(numLayers: number): number[] {
 type Rule = (model: ModelArchitecture, layout: ParallelLayout, ctx: LayoutContext) => string | undefined;
 
 /**
- * The rules of the planner and of Megatron-LM (core_r0.9.0, the release the launch scripts target): what the search
- * enumerates, what `estimate` and `plan` accept and what `renderMegatronSbatch` would otherwise refuse.
+ * The pinned Megatron-LM release, whose rules these are: core_v0.15.3 (lib/training/megatron-release.ts, the
+ * training image's; test/planner/layout.test.ts keeps the two equal). The planner imports nothing from lib/training.
+ */
+export const LAYOUT_RULES_RELEASE = 'core_v0.15.3';
+
+/**
+ * The rules of the planner and of Megatron-LM (LAYOUT_RULES_RELEASE, the release the launch scripts target): what the
+ * search enumerates, what `estimate` and `plan` accept and what `renderMegatronSbatch` would otherwise refuse.
  */
 const RULES: readonly Rule[] = [
   (_m, l) => positiveIntegers(l),
@@ -241,22 +247,42 @@ function virtualStageRule(m: ModelArchitecture, l: ParallelLayout, c: LayoutCont
   if (v === 1) return undefined;
   if (l.pp === 1) return `virtual pipeline stages need PP > 1, got VP ${v} with PP 1`;
   if (m.numLayers % (l.pp * v) === 0) return undefined;
-  if (accountsForEmbeddingAndLoss(m, l) && c.embeddingAndLossInSplit) return undefined;
-  const uneven = m.numLayers % l.pp === 0 ? ''
-    : ' (Megatron-LM core_r0.9.0 refuses uneven first and last stages with the interleaved schedule)';
-  const withFlags = !accountsForEmbeddingAndLoss(m, l) ? ''
-    : `; it divides the ${m.numLayers + 2} counting the embedding and the loss as one layer each, which needs `
-      + 'core_r0.11.0+ --account-for-embedding-in-pipeline-split --account-for-loss-in-pipeline-split';
-  return `PP·VP must divide the ${m.numLayers} layers, got ${l.pp}·${v} = ${l.pp * v}${uneven}${withFlags}`;
+  const withFlags = accountsForEmbeddingAndLoss(m, l);
+  if (withFlags && c.embeddingAndLossInSplit) return undefined;
+  const flagsText = !withFlags ? ''
+    : `; PP·VP = ${l.pp * v} divides the ${m.numLayers + 2} counting the embedding and the loss as one layer each, `
+      + 'which needs --account-for-embedding-in-pipeline-split --account-for-loss-in-pipeline-split (not in the '
+      + 'generated launch)';
+  const split = pipelineSplit(m.numLayers, l.pp);
+  if (split?.uneven) {
+    const unevenProblem = unevenVirtualStageProblem(split, v);
+    return unevenProblem === undefined ? undefined : unevenProblem + flagsText;
+  }
+  return `PP·VP must divide the ${m.numLayers} layers, got ${l.pp}·${v} = ${l.pp * v}${flagsText}`;
+}
+
+/**
+ * Uneven stages with the interleaved schedule, as the pinned release checks them (semantics.md §4–5;
+ * semantics-lines.md, core_v0.15.3: transformer_config.py:1093–1130 `num_layers_in_first/last_pipeline_stage`
+ * and the middle layers per rank must each be divisible by the virtual stages; arguments.py:560 then asks for
+ * `--num-virtual-stages-per-pipeline-rank`, which the launch passes). core_r0.9.0–r0.10.0 refused the combination.
+ */
+function unevenVirtualStageProblem(split: PipelineSplit, v: number): string | undefined {
+  const parts = [['first', split.first], ['middle', split.middle], ['last', split.last]] as const;
+  const bad = parts.filter(([, layers]) => layers % v !== 0);
+  if (bad.length === 0) return undefined;
+  return `uneven pipeline stages (${pipelineSplitText(split)} layers) with the interleaved schedule need the first, `
+    + `each middle and the last stage's layers divisible by VP (Megatron-LM ${LAYOUT_RULES_RELEASE}), got VP ${v} `
+    + `with ${bad.map(([stage, layers]) => `${stage} ${layers}`).join(', ')}`;
 }
 
 /**
  * Interleaving where PP·VP divides L + 2 but not L: Megatron-LM (from core_r0.11.0,
  * `--account-for-embedding-in-pipeline-split --account-for-loss-in-pipeline-split`) counts the input embedding and
  * the loss as one layer each, so the first and last stages hold one transformer layer less. NVIDIA's Llama 3.1 405B
- * recipe (126 layers, PP8·VP8 = 64 dividing 128) and Meta's PP16 schedule rely on it. The launch scripts target
- * core_r0.9.0, which refuses it: the rules accept it only with `LayoutContext.embeddingAndLossInSplit` (the CLI's
- * `estimate` sets it), and the search does not offer it.
+ * recipe (126 layers, PP8·VP8 = 64 dividing 128) and Meta's PP16 schedule rely on it. The pinned release has the
+ * flags, but the generated launch scripts do not pass them: the rules accept it only with
+ * `LayoutContext.embeddingAndLossInSplit` (the CLI's `estimate` sets it), and the search does not offer it.
  */
 export function accountsForEmbeddingAndLoss(m: ModelArchitecture, l: ParallelLayout): boolean {
   const v = vpOf(l);

@@ -1,5 +1,5 @@
 import { requirePositive } from './errors';
-import { GpuSpec } from './gpus';
+import { GpuSpec } from '../catalog/gpus';
 import {
   ParallelLayout, pipelineSplit, PipelineSplit, recomputedShare, resolveOptions, ResolvedTrainingOptions,
   TrainingOptions, vpOf,
@@ -139,8 +139,9 @@ function stageParameters(model: ModelArchitecture, layout: ParallelLayout, optio
  * flight, at most the micro-batches of a step). The published first-stage terms with the stage's own layers and
  * micro-batches in flight: layers × in flight × per-layer bytes, one layer's working set with full recomputation,
  * on the first stage the embedding input; on the last stage the output layer's input and the fp32 loss of one
- * micro-batch (the published term for one stage). Interleaving is not possible with uneven stages; its factor is
- * applied as for even ones should a caller estimate such a layout anyway.
+ * micro-batch (the published term for one stage). With interleaving (the pinned Megatron-LM allows it when VP
+ * divides each stage's layers) the published interleaving factor is applied to each stage as for even splits: an
+ * approximation, as the published method covers even splits only.
  */
 function stageActivationBytes(input: MemoryInput, options: ResolvedTrainingOptions, split: PipelineSplit,
   stage: number): number {

@@ -1,7 +1,8 @@
 import {
   DEFAULT_ACCELERATED_EBS_GIB, DEFAULT_CPU_EBS_GIB, FILE_SYSTEM_NETWORK_INTERFACES, findHyperPodInstanceType,
-  HYPERPOD_INSTANCE_TYPES, HyperPodInstanceTypeInfo,
-} from '../core/hyperpod-instance-types';
+  HYPERPOD_INSTANCE_TYPES, HyperPodInstanceTypeInfo, MAX_EBS_VOLUME_GIB,
+} from '../catalog/hyperpod-instance-types';
+import { CLUSTER_INTERFACE_ENDPOINT_IDS } from '../catalog/interface-endpoints';
 import { PlannerInputError, requirePositiveInteger } from './errors';
 
 /** Service Quotas service codes of the quotas a HyperPod deployment needs. */
@@ -118,16 +119,8 @@ export const CONFIRMED_QUOTA_CODES: Readonly<Record<string, string>> = {
   'ml.t3.2xlarge for cluster usage': 'L-EC104295',
 };
 
-/**
- * Interface endpoints TrainingNetwork adds with `interfaceEndpoints: true` (the services of
- * CLUSTER_INTERFACE_ENDPOINTS in lib/network/training-network.ts; a test keeps the two equal).
- */
-export const CLUSTER_INTERFACE_ENDPOINT_COUNT = 12;
-
-export { DEFAULT_ACCELERATED_EBS_GIB, DEFAULT_CPU_EBS_GIB, FILE_SYSTEM_NETWORK_INTERFACES };
-
-/** The largest EBS volume HyperPod gives an instance group, GiB (VolumeSizeInGB 1-16384). */
-export const MAX_EBS_VOLUME_GIB = 16384;
+/** Interface endpoints TrainingNetwork adds with `interfaceEndpoints: true` (one network interface each). */
+export const CLUSTER_INTERFACE_ENDPOINT_COUNT = CLUSTER_INTERFACE_ENDPOINT_IDS.length;
 
 /** The Service Quotas name of the on-demand HyperPod quota of an instance type. */
 export function clusterUsageQuotaName(instanceType: string): string {

@@ -137,12 +137,16 @@ function microBatchSizes(input: SearchInput, dp: number): number[] {
   return Array.from({ length: max }, (_, i) => i + 1).filter((b) => input.globalBatchSize % (b * dp) === 0);
 }
 
+/**
+ * VP values to try: those dividing the layers of each stage (with uneven stages, the first, the middle and the last
+ * stage's, as the pinned release requires). Interleaving that counts the embedding and loss as layers is not
+ * offered: the generated launch does not pass those flags (see accountsForEmbeddingAndLoss).
+ */
 function virtualStageCounts(input: SearchInput, pp: number): number[] {
-  if (pp === 1 || input.model.numLayers % pp !== 0) return [1]; // uneven stages: no interleaving
-  // Interleaving that counts the embedding and loss as layers (core_r0.11.0+) is not offered: the launch scripts
-  // target core_r0.9.0 (see accountsForEmbeddingAndLoss).
+  const split = pipelineSplit(input.model.numLayers, pp);
+  if (pp === 1 || !split) return [1];
   const max = Math.max(input.maxVp ?? 8, input.pin?.vp ?? 1);
-  return divisors(input.model.numLayers / pp).filter((v) => v <= max);
+  return divisors(split.middle).filter((v) => v <= max && split.first % v === 0 && split.last % v === 0);
 }
 
 function evaluate(input: SearchInput, layout: ParallelLayout, threshold: number): LayoutCandidate {

@@ -1,9 +1,10 @@
+import { GpuArchitecture, GpuSpec, GpuType } from '../catalog/gpus';
+import { GpuInstanceType } from '../catalog/hyperpod-instance-types';
 import { PlannerInputError } from './errors';
 import {
   flopsPerToken, layerAttentionFlopsPerToken, layerGemmFlopsPerToken, outputLayerFlopsPerToken,
 } from './flops';
-import { GpuArchitecture, GpuSpec, GpuType } from './gpus';
-import { GpuInstanceType, instanceGpu } from './instances';
+import { instanceGpu } from './instances';
 import {
   ParallelLayout, pipelineSplit, Recomputation, recomputedShare, resolveOptions, ResolvedTrainingOptions, TrainingOptions, vpOf,
 } from './layout';

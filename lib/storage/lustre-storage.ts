@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct, IConstruct } from 'constructs';
+import { EFA_CAPACITY_STEP_GIB, isPersistent2Capacity, PERSISTENT_2_PER_UNIT_THROUGHPUTS } from '../catalog/fsx-lustre';
 import { collectConfigurationErrors, ConfigurationError, reportError, requireProp } from '../core/configuration-error';
 import { restrictGrantsToAwsServices } from '../core/key-policy';
 import { requireMatch, requireNumber, requireOneOf } from '../core/validation';
@@ -115,9 +116,6 @@ export interface LustreStorageProps {
 
 /** At most this many data repository associations per file system (FSx quota). */
 export const MAX_DATA_REPOSITORIES = 8;
-const THROUGHPUTS_MBPS = [125, 250, 500, 1000];
-/** EFA-enabled capacity steps by per-unit throughput (FSx for Lustre EFA docs). */
-const EFA_CAPACITY_STEP_GIB: Record<number, number> = { 125: 38400, 250: 19200, 500: 9600, 1000: 4800 };
 /** LNet and the Lustre servers: TCP 988 and 1018-1023. */
 export const LUSTRE_PORTS = [ec2.Port.tcp(988), ec2.Port.tcpRange(1018, 1023)];
 
@@ -328,7 +326,7 @@ function nests(a: string, b: string, separator: string): boolean {
 }
 
 function validateProps(scope: IConstruct, props: LustreStorageProps, capacity: number, perUnit: number, efa: boolean): void {
-  const throughputValid = requireOneOf(scope, 'perUnitThroughputMBps', perUnit, THROUGHPUTS_MBPS);
+  const throughputValid = requireOneOf(scope, 'perUnitThroughputMBps', perUnit, PERSISTENT_2_PER_UNIT_THROUGHPUTS);
   if (throughputValid) validateCapacity(scope, capacity, perUnit, efa);
   if (props.metadataIops !== undefined) validateMetadataIops(scope, props.metadataIops);
   if (props.weeklyMaintenanceStartTime !== undefined) {
@@ -353,7 +351,7 @@ function validateCapacity(scope: IConstruct, gib: number, perUnit: number, efa: 
       `must be a multiple of ${step} GiB for an EFA-enabled file system at ${perUnit} MB/s/TiB, got ${gib}`);
     return;
   }
-  if (gib === 1200 || (gib >= 2400 && gib % 2400 === 0)) return;
+  if (isPersistent2Capacity(gib)) return;
   reportError(scope, 'storageCapacityGiB', `must be 1200 or a multiple of 2400 GiB for PERSISTENT_2, got ${gib}`);
 }
 

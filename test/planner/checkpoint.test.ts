@@ -1,6 +1,5 @@
-import {
-  capacityAtLeast, fsxThroughputMBps, PERSISTENT_2_PER_UNIT_THROUGHPUTS, sizeCheckpoint, smallestFsxFor,
-} from '../../lib/planner/checkpoint';
+import { PERSISTENT_2_PER_UNIT_THROUGHPUTS, persistent2CapacityAtLeast } from '../../lib/catalog/fsx-lustre';
+import { fsxThroughputMBps, sizeCheckpoint, smallestFsxFor } from '../../lib/planner/checkpoint';
 import { findModel } from '../../lib/planner/models';
 import { PlannerInputError } from '../../lib/planner/errors';
 
@@ -62,7 +61,7 @@ describe('smallestFsxFor', () => {
         minimumCapacityGiB: minimum });
       expect(cap === 1200 || cap % 2400 === 0).toBe(true);
       expect(cap).toBeGreaterThanOrEqual(minimum);
-      expect(cap).toBe(capacityAtLeast(minimum));
+      expect(cap).toBe(persistent2CapacityAtLeast(minimum));
     }
   });
 

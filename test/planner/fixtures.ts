@@ -1,6 +1,7 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
-import { findGpu, GpuType } from '../../lib/planner/gpus';
+import { GpuType } from '../../lib/catalog/gpus';
+import { findGpu } from '../../lib/planner/gpus';
 import { findModel } from '../../lib/planner/models';
 import { ClusterFabric, estimateThroughput, ThroughputConstants } from '../../lib/planner/throughput';
 

@@ -1,10 +1,17 @@
 import {
-  layoutProblems, ParallelLayout, pipelineSizes, pipelineSplit, pipelineSplitText, validateLayout,
+  LAYOUT_RULES_RELEASE, layoutProblems, ParallelLayout, pipelineSizes, pipelineSplit, pipelineSplitText, validateLayout,
 } from '../../lib/planner/layout';
 import { defineModel, findModel } from '../../lib/planner/models';
 import { PlannerInputError } from '../../lib/planner/errors';
+import { findInstanceType } from '../../lib/planner/instances';
+import { planTraining } from '../../lib/planner/plan';
+import { enumerateLayouts } from '../../lib/planner/search';
+import { fabricForInstance } from '../../lib/planner/throughput';
+import { renderMegatronSbatch } from '../../lib/training/megatron-launch';
+import { MEGATRON_RELEASE } from '../../lib/training/megatron-release';
 
 const llama8b = findModel('llama-3.1-8b'); // 32 layers, 32 heads, 8 KV heads
+const llama70b = findModel('llama-3.3-70b'); // 80 layers
 const ok: ParallelLayout = { tp: 2, pp: 2, cp: 2, dp: 4, mbs: 1 };
 const ctx = { sequenceLength: 8192, globalBatchSize: 1024, totalGpus: 32, gpusPerNode: 8 };
 
@@ -90,19 +97,53 @@ describe('pipeline stages', () => {
     }
   });
 
-  test('uneven stages are a layout; with interleaving only when PP·VP divides the layers + embedding + loss', () => {
+  test('uneven stages are a layout; interleaved as the pinned release allows: VP divides every stage\'s layers', () => {
     const llama405b = findModel('llama-3.1-405b'); // 126 layers
     const layout = { tp: 8, pp: 16, cp: 1, dp: 8, mbs: 1 };
     const at1024 = { sequenceLength: 8192, globalBatchSize: 2048, totalGpus: 1024, gpusPerNode: 8 };
     expect(layoutProblems(llama405b, layout, at1024)).toEqual([]);
-    expect(layoutProblems(llama405b, { ...layout, vp: 2 }, at1024)).toEqual(['PP·VP must divide the 126 layers, got '
-      + '16·2 = 32 (Megatron-LM core_r0.9.0 refuses uneven first and last stages with the interleaved schedule); it '
-      + 'divides the 128 counting the embedding and the loss as one layer each, which needs core_r0.11.0+ '
-      + '--account-for-embedding-in-pipeline-split --account-for-loss-in-pipeline-split']);
+    // 7 + 14×8 + 7: no VP above 1 divides 7 and 8; PP16·VP2 divides 128 with the embedding and loss as layers.
+    expect(layoutProblems(llama405b, { ...layout, vp: 2 }, at1024)).toEqual(['uneven pipeline stages (7 + 14×8 + 7 '
+      + 'layers) with the interleaved schedule need the first, each middle and the last stage\'s layers divisible by VP '
+      + '(Megatron-LM core_v0.15.3), got VP 2 with first 7, last 7; PP·VP = 32 divides the 128 counting the embedding '
+      + 'and the loss as one layer each, which needs --account-for-embedding-in-pipeline-split '
+      + '--account-for-loss-in-pipeline-split (not in the generated launch)']);
     expect(layoutProblems(llama405b, { ...layout, vp: 2 }, { ...at1024, embeddingAndLossInSplit: true })).toEqual([]);
     expect(layoutProblems(llama405b, { ...layout, vp: 3 }, { ...at1024, embeddingAndLossInSplit: true })).toEqual([
-      'PP·VP must divide the 126 layers, got 16·3 = 48 (Megatron-LM core_r0.9.0 refuses uneven first and last stages '
-      + 'with the interleaved schedule)']);
+      'uneven pipeline stages (7 + 14×8 + 7 layers) with the interleaved schedule need the first, each middle and the '
+      + 'last stage\'s layers divisible by VP (Megatron-LM core_v0.15.3), got VP 3 with first 7, middle 8, last 7']);
+    // 80 layers over PP 6 are 12 + 14×4 + 12: VP 2 divides each, VP 4 not the middle 14.
+    const at96 = { sequenceLength: 8192, globalBatchSize: 960, totalGpus: 96, gpusPerNode: 8 };
+    const pp6 = { tp: 8, pp: 6, cp: 1, dp: 2, mbs: 1 };
+    expect(layoutProblems(llama70b, { ...pp6, vp: 2 }, at96)).toEqual([]);
+    expect(layoutProblems(llama70b, { ...pp6, vp: 4 }, at96).join()).toMatch(/got VP 4 with middle 14$/);
+  });
+
+  test('the rules are those of the Megatron-LM release the training image pins', () => {
+    expect(LAYOUT_RULES_RELEASE).toBe(MEGATRON_RELEASE.tag);
+  });
+
+  test('the launch script runs an uneven interleaved layout the rules accept (the release\'s own checks pass)', () => {
+    const plan = planTraining({ model: llama70b, instanceType: 'ml.p5.48xlarge', nodes: 12, tokens: 10e9,
+      sequenceLength: 8192, globalBatchSize: 960, pinnedLayout: { tp: 8, pp: 6, vp: 2 } });
+    expect(plan.layout).toMatchObject({ tp: 8, pp: 6, vp: 2 });
+    const script = renderMegatronSbatch(plan);
+    expect(script).toMatch(/--decoder-first-pipeline-num-layers 12\n.*--decoder-last-pipeline-num-layers 12/s);
+    expect(script).toMatch(/--num-virtual-stages-per-pipeline-rank 2/);
+  });
+
+  test('the search offers uneven interleaved layouts, each with a VP that divides every stage', () => {
+    const layouts = enumerateLayouts({ model: llama70b, fabric: fabricForInstance(findInstanceType('ml.p5.48xlarge')),
+      totalGpus: 96, sequenceLength: 8192, globalBatchSize: 960, maxMbs: 1 });
+    const unevenInterleaved = layouts.filter((l) => l.pp === 6 && (l.vp ?? 1) > 1);
+    expect([...new Set(unevenInterleaved.map((l) => l.vp))]).toEqual([2]);
+    const split = pipelineSplit(80, 6)!;
+    for (const l of unevenInterleaved) {
+      for (const layers of [split.first, split.middle, split.last]) expect(layers % l.vp!).toBe(0);
+    }
+  });
+
+  test('a PP that can split the layers neither evenly nor unevenly is refused', () => {
     const odd = defineModel({ ...llama8b, id: 'odd', name: 'odd', numLayers: 33 });
     expect(layoutProblems(odd, { tp: 8, pp: 2, cp: 1, dp: 1, mbs: 1 }, { sequenceLength: 8192 }).join())
       .toMatch(/PP must divide the 33 layers \(1, 3, 11, 33\) or, from 3 stages, .*got 2/);

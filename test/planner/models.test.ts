@@ -1,6 +1,7 @@
-import { HYPERPOD_INSTANCE_TYPES } from '../../lib/core/hyperpod-instance-types';
-import { findGpu, GPU_CATALOG, GpuType } from '../../lib/planner/gpus';
-import { findInstanceType, HYPERPOD_GPU_INSTANCES } from '../../lib/planner/instances';
+import { GPU_CATALOG, GpuType } from '../../lib/catalog/gpus';
+import { HYPERPOD_GPU_INSTANCES, HYPERPOD_INSTANCE_TYPES } from '../../lib/catalog/hyperpod-instance-types';
+import { findGpu } from '../../lib/planner/gpus';
+import { findInstanceType } from '../../lib/planner/instances';
 import { countParameters, defineModel, findModel, MODEL_CATALOG } from '../../lib/planner/models';
 import { PlannerInputError } from '../../lib/planner/errors';
 import { readCsv } from './fixtures';

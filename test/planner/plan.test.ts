@@ -75,7 +75,11 @@ describe('planTraining: Llama 3.3 Swallow 70B (314e9 tokens on 32 ml.p5.48xlarge
     expect(plan.goodput).toBe(g.goodput);
     expect(g.meanTimeBetweenFailuresHours).toBeCloseTo(1 / (32 * 419 / (2048 * 54 * 24)), 6);
     expect(g.youngDaly).toBe(true);
-    expect(g.intervalSeconds).toBeCloseTo(Math.sqrt(2 * g.checkpointCostSeconds * g.meanTimeBetweenFailuresHours * 3600), 6);
+    // Young/Daly's √(2δM), in whole minutes.
+    const daly = Math.sqrt(2 * g.checkpointCostSeconds * g.meanTimeBetweenFailuresHours * 3600);
+    expect(g.intervalSeconds % 60).toBe(0);
+    expect(Math.abs(g.intervalSeconds - daly)).toBeLessThanOrEqual(30);
+    expect(plan.checkpointIntervalMinutes).toBe(g.intervalSeconds / 60);
     expect(g.lostToCheckpoints + g.lostToRestarts + g.lostToRework).toBeCloseTo(1 - g.goodput, 9);
     expect(g.goodput).toBeGreaterThan(0.95);
     expect(Math.abs(plan.days / 16.25 - 1)).toBeLessThan(0.1);
@@ -83,6 +87,15 @@ describe('planTraining: Llama 3.3 Swallow 70B (314e9 tokens on 32 ml.p5.48xlarge
     const flaky = planTraining({ ...swallow, pricePerNodeHour: 55, failuresPerNodeHour: 10 * g.failuresPerHour / 32 });
     expect(flaky.goodput).toBeLessThan(plan.goodput);
     expect(flaky.goodputModel.intervalSeconds).toBeLessThan(g.intervalSeconds);
+  });
+
+  test('the interval is a whole number of minutes unless given: at least the write time, rounded up', () => {
+    const slow = planTraining({ ...swallow, fsxCapacityTiB: 4800 / 1024, fsxPerUnitThroughputMBps: 125,
+      checkpointIntervalMinutes: 1 });
+    // 988 GB at 586 MB/s: 28.1 min to write, so the next save can start after 29 minutes.
+    expect(slow.checkpoint.writeSeconds / 60).toBeCloseTo(28.1, 1);
+    expect(slow.checkpointIntervalMinutes).toBe(29);
+    expect(planTraining({ ...swallow, checkpointIntervalMinutes: 7.5 }).checkpointIntervalMinutes).toBe(7.5);
   });
 
   test('checkpoint write times on a given file system', () => {

@@ -8,7 +8,7 @@ import { TrainingOptions } from '../../lib/planner/layout';
 import { findModel } from '../../lib/planner/models';
 import { estimateThroughput, fabricForInstance, FITTED_THROUGHPUT_CONSTANTS, ThroughputConstants } from '../../lib/planner/throughput';
 import { fit } from './calibrate';
-import { readCsv } from './fixtures';
+import { predictCell, readCsv, readGrid } from './fixtures';
 
 /** DGX-H100 (8× H100 SXM, 8× 400 Gbit/s) and Meta's RoCE nodes (400 Gbit/s per GPU) have p5's fabric per GPU. */
 const H100_FABRIC = fabricForInstance(findInstanceType('ml.p5.48xlarge'));
@@ -97,6 +97,41 @@ export function leaveOneOut(runs: readonly PublishedRun[]): Array<{ run: Publish
   return runs.map((run, i) => ({ run, predicted: predictRun(run, fitFp8(runs.filter((_, j) => j !== i))) }));
 }
 
+/** One held-out H100 BF16 measurement with its prediction. */
+export interface HeldOutRow {
+  readonly name: string;
+  readonly pp: number;
+  readonly measured: number;
+  readonly predicted: number;
+}
+
+/**
+ * Every H100 BF16 measurement of the reference set that no constant was fitted on: the Llama-3.1-8B grid at
+ * sequence 16384 (TSUBAME 4.0, H100 94GB, TFLOP/s per GPU; the fit used the 8192 grid only) and Meta's Llama 3.1
+ * 405B rows (tokens/s per GPU). The FP8 rows are out (fp8Efficiency is fitted on them), and so are the rows without
+ * a layout or a speed (torchtitan's FSDP2 stack, Swallow, LLM-jp, the launch scripts of okoge-kaz/Megatron-LM).
+ */
+export function heldOutH100Bf16(): HeldOutRow[] {
+  const grid = readGrid('llama31-8b-4d-grid-s16384.csv').filter((c) => c.status === 'ran').map((c) => ({
+    name: `8B s16384 TP${c.tp} CP${c.cp} PP${c.pp} DP${c.dp} mbs${c.mbs}`, pp: c.pp, measured: c.tflops,
+    predicted: predictCell(c),
+  }));
+  const meta = publishedRuns().filter((r) => !r.fp8).map((r) => ({
+    name: r.name, pp: r.layout.pp, measured: r.tokensPerSecondPerGpu, predicted: predictRun(r),
+  }));
+  return [...grid, ...meta];
+}
+
+/** MAPE (%) and mean predicted/measured of some held-out rows. */
+export function heldOutSummary(rows: readonly HeldOutRow[]): { count: number; mape: number; meanRatio: number } {
+  const ratios = rows.map((r) => r.predicted / r.measured);
+  return {
+    count: rows.length,
+    mape: 100 * ratios.reduce((s, x) => s + Math.abs(x - 1), 0) / ratios.length,
+    meanRatio: ratios.reduce((s, x) => s + x, 0) / ratios.length,
+  };
+}
+
 if (require.main === module) {
   const runs = publishedRuns();
   const fp8 = runs.filter((r) => r.fp8);
@@ -111,6 +146,14 @@ if (require.main === module) {
   console.table(rows);
   const ape = (xs: number[]) => (100 * xs.reduce((s, x) => s + Math.abs(x - 1), 0) / xs.length).toFixed(1);
   console.log('MAPE H100 BF16 (Meta, not in any fit):', ape(rows.filter((_, i) => !runs[i].fp8).map((r) => r.ratio)), '%');
+  const heldOut = heldOutH100Bf16();
+  const show = (label: string, rows: readonly HeldOutRow[]) => {
+    const m = heldOutSummary(rows);
+    console.log(`${label}: ${m.count} rows, MAPE ${m.mape.toFixed(1)}%, mean predicted/measured ${m.meanRatio.toFixed(3)}`);
+  };
+  show('Held-out H100 BF16, all', heldOut);
+  show('  PP <= 2', heldOut.filter((r) => r.pp <= 2));
+  show('  PP >= 8', heldOut.filter((r) => r.pp >= 8));
   console.log('MAPE H100 FP8 in-fit:', ape(rows.filter((_, i) => runs[i].fp8).map((r) => r.ratio)), '%',
     'leave-one-out:', ape(rows.filter((_, i) => runs[i].fp8).map((r) => r.looRatio!)), '%');
 }

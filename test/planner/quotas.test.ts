@@ -1,10 +1,10 @@
-import { HYPERPOD_INSTANCE_TYPES } from '../../lib/core/hyperpod-instance-types';
+import { FILE_SYSTEM_NETWORK_INTERFACES, HYPERPOD_INSTANCE_TYPES } from '../../lib/catalog/hyperpod-instance-types';
 import { CLUSTER_INTERFACE_ENDPOINTS, TrainingNetwork } from '../../lib/network/training-network';
 import { PlannerInputError } from '../../lib/planner/errors';
-import { runQuotasCommand } from '../../lib/planner/quota-check';
+import { runQuotasCommand } from '../../lib/planner-cli/quota-check';
 import {
   CLUSTER_INTERFACE_ENDPOINT_COUNT, CONFIRMED_QUOTA_CODES, DeploymentShape, EBS_VOLUME_SIZE_QUOTA,
-  FILE_SYSTEM_NETWORK_INTERFACES, INSTANCES_ACROSS_CLUSTERS_QUOTA, INSTANCES_PER_CLUSTER_QUOTA,
+  INSTANCES_ACROSS_CLUSTERS_QUOTA, INSTANCES_PER_CLUSTER_QUOTA,
   NETWORK_INTERFACES_QUOTA, NodeRole, QuotaRequirement, QuotaServiceCode, clusterUsageQuotaName, requiredQuotas,
   totalEbsGiB,
 } from '../../lib/planner/quotas';

@@ -1,4 +1,5 @@
-import { findGpu, GpuType } from '../../lib/planner/gpus';
+import { GpuType } from '../../lib/catalog/gpus';
+import { findGpu } from '../../lib/planner/gpus';
 import { findInstanceType } from '../../lib/planner/instances';
 import { layoutProblems, pipelineSplit, Recomputation } from '../../lib/planner/layout';
 import { estimateMemory } from '../../lib/planner/memory';

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { EXIT_BAD_INPUT, EXIT_OK, runCli } from '../../lib/planner/cli';
+import { EXIT_BAD_INPUT, EXIT_OK, runCli } from '../../lib/planner-cli/cli';
 import { flopsPerToken } from '../../lib/planner/flops';
 import { findModel } from '../../lib/planner/models';
 import { PlanInput, planTraining } from '../../lib/planner/plan';

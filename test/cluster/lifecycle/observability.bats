@@ -207,14 +207,14 @@ hyperpod_node_expected_efa_devices{instance_type="ml.m5.xlarge"} 0' ]
   local root="$LIFECYCLE_SRC/../../.." name gpus efa family size checked=0
   # shellcheck source=/dev/null
   source <(sed -n '/^expected_devices() {/,/^}/p' "$LIFECYCLE_SRC/steps/70-observability.sh")
-  # The planner's GPU types: instance('ml.p5.48xlarge', GpuType.H100_80GB, 8, 32, ...).
+  # The catalogue's GPU types (HYPERPOD_GPU_INSTANCES): instance('ml.p5.48xlarge', GpuType.H100_80GB, 8, 32, ...).
   while read -r name gpus efa; do
     [ "$(expected_devices "$name")" = "$gpus $efa" ] || {
       echo "$name: '$(expected_devices "$name")', the catalogue says '$gpus $efa'"
       return 1
     }
     checked=$((checked + 1))
-  done < <(sed -nE "s/.*instance\('(ml\.[^']+)', GpuType\.[A-Z0-9_]+, ([0-9]+), ([0-9]+),.*/\1 \2 \3/p" "$root/lib/planner/instances.ts")
+  done < <(sed -nE "s/.*instance\('(ml\.[^']+)', GpuType\.[A-Z0-9_]+, ([0-9]+), ([0-9]+),.*/\1 \2 \3/p" "$root/lib/catalog/hyperpod-instance-types.ts")
   # The other accelerated types: accelerated('ml.trn1.32xlarge', 16, 8). Neuron devices are no GPUs to DCGM.
   while read -r name gpus efa; do
     if [[ "$name" == ml.trn* ]]; then gpus=0; fi
@@ -223,16 +223,16 @@ hyperpod_node_expected_efa_devices{instance_type="ml.m5.xlarge"} 0' ]
       return 1
     }
     checked=$((checked + 1))
-  done < <(grep -oE "accelerated\('ml\.[^']+', [0-9]+, [0-9]+\)" "$root/lib/core/hyperpod-instance-types.ts" |
+  done < <(grep -oE "accelerated\('ml\.[^']+', [0-9]+, [0-9]+\)" "$root/lib/catalog/hyperpod-instance-types.ts" |
     sed -E "s/accelerated\('([^']+)', ([0-9]+), ([0-9]+)\)/\1 \2 \3/")
   # CPU types: cpu(`ml.m5.${size}`) for each of M5_SIZES, cpu('ml.t3.medium'), ...
   for family in M5 C5; do
-    for size in $(sed -n "s/^const ${family}_SIZES = \[\(.*\)\];/\1/p" "$root/lib/core/hyperpod-instance-types.ts" | tr -d "',"); do
+    for size in $(sed -n "s/^const ${family}_SIZES = \[\(.*\)\];/\1/p" "$root/lib/catalog/hyperpod-instance-types.ts" | tr -d "',"); do
       [ "$(expected_devices "ml.${family,,}.$size")" = "0 0" ]
       checked=$((checked + 1))
     done
   done
-  for name in $(grep -oE "cpu\('ml\.[^']+'\)" "$root/lib/core/hyperpod-instance-types.ts" | sed -E "s/cpu\('([^']+)'\)/\1/"); do
+  for name in $(grep -oE "cpu\('ml\.[^']+'\)" "$root/lib/catalog/hyperpod-instance-types.ts" | sed -E "s/cpu\('([^']+)'\)/\1/"); do
     [ "$(expected_devices "$name")" = "0 0" ]
     checked=$((checked + 1))
   done

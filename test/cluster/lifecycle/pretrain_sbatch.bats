@@ -11,7 +11,7 @@ load jobs_helper
 emit() {
   local name=$1
   shift
-  if npx --no-install tsx lib/planner/cli-main.ts plan "$@" --emit-sbatch "$SCRIPTS/$name.sbatch" \
+  if npx --no-install tsx lib/planner-cli/cli-main.ts plan "$@" --emit-sbatch "$SCRIPTS/$name.sbatch" \
     >"$SCRIPTS/$name.out" 2>&1; then
     echo 0 >"$SCRIPTS/$name.status"
   else
@@ -135,8 +135,8 @@ launch() {
   has context-parallel "--tensor-model-parallel-size 4" "--pipeline-model-parallel-size 2" \
     "--context-parallel-size 2" "--sequence-parallel" "--seq-length 16384" "--global-batch-size 1024"
   lacks context-parallel "--num-layers-per-virtual-pipeline-stage"
-  # No interval given: Young/Daly's 371.6 minutes (8 nodes fail rarely) at 279.63 s per step.
-  grep -qx "# plan.checkpoint_interval_minutes=371.60176975309207" "$SCRIPTS/context-parallel.sbatch"
+  # No interval given: Young/Daly's 372 minutes (in whole minutes; 8 nodes fail rarely) at 279.63 s per step.
+  grep -qx "# plan.checkpoint_interval_minutes=372" "$SCRIPTS/context-parallel.sbatch"
   grep -qx "readonly GPUS_PER_NODE=8 TRAIN_STEPS=5961 SAVE_INTERVAL=79" "$SCRIPTS/context-parallel.sbatch"
 }
 

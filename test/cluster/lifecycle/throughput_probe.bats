@@ -9,7 +9,7 @@ load jobs_helper
 setup_file() {
   export SCRIPT="$BATS_FILE_TMPDIR/pretrain-swallow-70b.sbatch"
   cd "$BATS_TEST_DIRNAME/../../.." || return 1
-  npx --no-install tsx lib/planner/cli-main.ts plan --model llama-3.3-70b --instance ml.p5.48xlarge --nodes 32 \
+  npx --no-install tsx lib/planner-cli/cli-main.ts plan --model llama-3.3-70b --instance ml.p5.48xlarge --nodes 32 \
     --tokens 314e9 --seq 8192 --gbs 1024 --checkpoint-interval-min 5 --tp 8 --pp 2 --cp 1 --vp 4 --mbs 1 --emit-sbatch "$SCRIPT" >/dev/null
 }
 

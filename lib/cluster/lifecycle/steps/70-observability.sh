@@ -248,8 +248,8 @@ PY
 }
 
 # expected_devices INSTANCE_TYPE: "GPUS EFA_DEVICES" of the type: the NVIDIA GPUs the DCGM exporter should list and
-# the EFA devices efa-metrics should count. From the project's catalogue, lib/planner/instances.ts and
-# lib/core/hyperpod-instance-types.ts (observability.bats checks that they agree). Trainium's Neuron devices are no
+# the EFA devices efa-metrics should count. From the project's catalogue, lib/catalog/hyperpod-instance-types.ts
+# (observability.bats checks that they agree). Trainium's Neuron devices are no
 # GPUs to DCGM: 0. Nothing for a type the catalogue does not know.
 expected_devices() {
   case "$1" in

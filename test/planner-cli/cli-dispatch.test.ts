@@ -1,4 +1,4 @@
-import { runCommand } from '../../lib/planner';
+import { runCommand } from '../../lib/planner-cli/cli';
 
 function capture() {
   const out = { stdout: '', stderr: '' };

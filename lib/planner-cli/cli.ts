@@ -1,18 +1,22 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { parseArgs, ParseArgsConfig } from 'node:util';
-import { PERSISTENT_2_PER_UNIT_THROUGHPUTS } from './checkpoint';
-import { PlannerInputError } from './errors';
+import { PERSISTENT_2_PER_UNIT_THROUGHPUTS } from '../catalog/fsx-lustre';
+import { PlannerInputError } from '../planner/errors';
 import { QuotaClient, runQuotasCommand } from './quota-check';
-import { findGpu, gpuIds } from './gpus';
-import { findInstanceType, instanceTypeNames } from './instances';
-import { ParallelLayout, Recomputation, TrainingOptions, validateLayout } from './layout';
-import { DEFAULT_MEMORY_THRESHOLD, estimateMemory, memoryVerdict } from './memory';
-import { defineModel, findModel, ModelArchitecture, modelIds } from './models';
-import { noLayoutFits, planTraining } from './plan';
-import { renderEstimate, renderPlan, renderSearch, EstimateReport, estimateJson, searchJson } from './cli-render';
+import { findGpu, gpuIds } from '../planner/gpus';
+import { findInstanceType, instanceTypeNames } from '../planner/instances';
+import { ParallelLayout, Recomputation, TrainingOptions, validateLayout } from '../planner/layout';
+import { DEFAULT_MEMORY_THRESHOLD, estimateMemory, memoryVerdict } from '../planner/memory';
+import { defineModel, findModel, ModelArchitecture, modelIds } from '../planner/models';
+import { DEFAULT_FSX_PRICE_PER_GB_MONTH } from '../planner/fsx-sizing';
+import { noLayoutFits, PlanInput, planTraining } from '../planner/plan';
+import { LayoutPin, searchLayouts } from '../planner/search';
+import { ClusterFabric, defaultFabric, estimateThroughput, fabricForInstance } from '../planner/throughput';
+import { DataMixture, planDataMixture, PlannedSource, renderDataMixture } from '../training/data-mixture';
 import { renderMegatronSbatch } from '../training/megatron-launch';
-import { searchLayouts } from './search';
-import { ClusterFabric, defaultFabric, estimateThroughput, fabricForInstance } from './throughput';
+import { renderEstimate, renderPlan, renderSearch, EstimateReport, estimateJson, searchJson } from './cli-render';
+import { readDataMixture } from './data-mixture-file';
+import { findProfile, profileNames, profilePlanInput } from './profiles';
 
 /** Where the CLI writes. */
 export interface CliOutput {
@@ -53,7 +57,8 @@ const COMMAND_OPTIONS: Record<string, Options> = {
     'price-per-node-hour': str, 'fsx-tib': str, 'fsx-throughput': str, 'goodput': str,
     'checkpoint-interval-min': str, 'failures-per-node-hour': str, 'restart-min': str, 'write-interference': str,
     'staging-gbps': str, 'max-mbs': str, 'max-vp': str, 'measured-tflops': str, 'emit-sbatch': str,
-    'tp': str, 'pp': str, 'cp': str, 'dp': str, 'vp': str, 'mbs': str,
+    'tp': str, 'pp': str, 'cp': str, 'dp': str, 'vp': str, 'mbs': str, 'profile': str, 'data-mixture': str,
+    'fsx-price': str,
   },
 };
 
@@ -174,28 +179,85 @@ function runSearch(values: Values): string {
 }
 
 function runPlan(values: Values): string {
-  const plan = planTraining({
-    model: modelFrom(values), instanceType: required(values, 'instance', text),
-    nodes: required(values, 'nodes', integer), tokens: required(values, 'tokens', number),
-    sequenceLength: integer(values, 'seq', 8192), globalBatchSize: integer(values, 'gbs', 1024),
-    pricePerNodeHour: optionalNumber(values, 'price-per-node-hour'), goodput: optionalNumber(values, 'goodput'),
-    options: trainingOptions(values), memoryThreshold: number(values, 'threshold', DEFAULT_MEMORY_THRESHOLD),
+  const profile = values.profile === undefined ? undefined : findProfile(text(values, 'profile'));
+  const base = profile ? profilePlanInput(profile) : {};
+  const plan = planTraining(planInputFrom(values, base));
+  const mixture = dataMixtureFrom(values, profile?.dataMixture);
+  const planned = mixture === undefined ? undefined : planDataMixture(mixture, plan.tokens);
+  const sbatchFile = values['emit-sbatch'] === undefined ? undefined : text(values, 'emit-sbatch');
+  if (sbatchFile !== undefined) writeSbatch(sbatchFile, renderMegatronSbatch(plan, { dataMixture: mixture }));
+  if (values.json) return JSON.stringify(planned === undefined ? plan : { ...plan, dataMixture: planned }, null, 2);
+  const note = sbatchFile === undefined ? '' : `\n\nMegatron-LM launch script: ${sbatchFile}`;
+  return renderPlan(plan) + (planned === undefined ? '' : mixtureText(planned, plan.tokens)) + note;
+}
+
+/** The plan's inputs: the flags given, else the profile's (`--profile`), else the defaults. */
+function planInputFrom(values: Values, base: Partial<PlanInput>): PlanInput {
+  const pick = <T>(name: string, read: (v: Values, n: string) => T, fallback: T | undefined): T => {
+    if (values[name] !== undefined) return read(values, name);
+    if (fallback === undefined) throw new PlannerInputError(name, 'is required');
+    return fallback;
+  };
+  const modelGiven = Object.keys(MODEL_OPTIONS).some((k) => values[k] !== undefined);
+  const trainingGiven = Object.keys(TRAINING_OPTIONS).some((k) => !['json', 'help', 'threshold'].includes(k)
+    && values[k] !== undefined);
+  return {
+    model: modelGiven || base.model === undefined ? modelFrom(values) : base.model,
+    instanceType: pick('instance', text, base.instanceType), nodes: pick('nodes', integer, base.nodes),
+    tokens: pick('tokens', number, base.tokens),
+    sequenceLength: pick('seq', integer, base.sequenceLength ?? 8192),
+    globalBatchSize: pick('gbs', integer, base.globalBatchSize ?? 1024),
+    pricePerNodeHour: optionalNumber(values, 'price-per-node-hour'), fsxPricePerGBMonth: fsxPrices(values),
+    goodput: optionalNumber(values, 'goodput') ?? base.goodput,
+    options: trainingGiven || base.options === undefined ? trainingOptions(values) : base.options,
+    memoryThreshold: number(values, 'threshold', DEFAULT_MEMORY_THRESHOLD),
     maxMbs: integer(values, 'max-mbs', 16), maxVp: integer(values, 'max-vp', 8),
     fsxCapacityTiB: optionalNumber(values, 'fsx-tib'), fsxPerUnitThroughputMBps: number(values, 'fsx-throughput', 250),
-    checkpointIntervalMinutes: optionalNumber(values, 'checkpoint-interval-min'),
+    checkpointIntervalMinutes: optionalNumber(values, 'checkpoint-interval-min') ?? base.checkpointIntervalMinutes,
+    checkpointsRetained: base.checkpointsRetained,
     failuresPerNodeHour: optionalNumber(values, 'failures-per-node-hour'),
     restartMinutes: optionalNumber(values, 'restart-min'), writeInterference: optionalNumber(values, 'write-interference'),
     stagingGBpsPerGpu: optionalNumber(values, 'staging-gbps'),
-    measuredTflopsPerGpu: optionalNumber(values, 'measured-tflops'),
-    pinnedLayout: {
-      tp: optionalInteger(values, 'tp'), pp: optionalInteger(values, 'pp'), cp: optionalInteger(values, 'cp'),
-      dp: optionalInteger(values, 'dp'), vp: optionalInteger(values, 'vp'), mbs: optionalInteger(values, 'mbs'),
-    },
-  });
-  const sbatchFile = values['emit-sbatch'] === undefined ? undefined : text(values, 'emit-sbatch');
-  if (sbatchFile !== undefined) writeSbatch(sbatchFile, renderMegatronSbatch(plan));
-  const note = sbatchFile === undefined ? '' : `\n\nMegatron-LM launch script: ${sbatchFile}`;
-  return values.json ? JSON.stringify(plan, null, 2) : renderPlan(plan) + note;
+    measuredTflopsPerGpu: optionalNumber(values, 'measured-tflops') ?? base.measuredTflopsPerGpu,
+    pinnedLayout: pinFrom(values, base.pinnedLayout),
+  };
+}
+
+/**
+ * `--fsx-price 125=0.145,500=0.34`: FSx PERSISTENT_2 prices per GB-month by per-unit throughput, for your Region and
+ * date; the tiers not given keep the planner's defaults (DEFAULT_FSX_PRICE_PER_GB_MONTH).
+ */
+function fsxPrices(values: Values): Record<number, number> | undefined {
+  if (values['fsx-price'] === undefined) return undefined;
+  const prices: Record<number, number> = { ...DEFAULT_FSX_PRICE_PER_GB_MONTH };
+  for (const pair of text(values, 'fsx-price').split(',')) {
+    const [tier, price, extra] = pair.split('=').map((s) => s.trim());
+    const value = Number(price);
+    if (extra !== undefined || !PERSISTENT_2_PER_UNIT_THROUGHPUTS.includes(Number(tier)) || price === undefined
+      || price === '' || !(value > 0) || !Number.isFinite(value)) {
+      throw new PlannerInputError('fsx-price', `must be TIER=PRICE pairs separated by commas, TIER one of `
+        + `${PERSISTENT_2_PER_UNIT_THROUGHPUTS.join(', ')} MB/s/TiB and PRICE per GB-month above 0, got '${pair}'`);
+    }
+    prices[Number(tier)] = value;
+  }
+  return prices;
+}
+
+/** The sizes pinned by flags, over those the profile's plan pinned. */
+function pinFrom(values: Values, base: LayoutPin | undefined): LayoutPin {
+  const sizes = ['tp', 'pp', 'cp', 'dp', 'vp', 'mbs'] as const;
+  return Object.fromEntries(sizes.map((s) => [s, optionalInteger(values, s) ?? base?.[s]])) as LayoutPin;
+}
+
+/** `--data-mixture FILE`, else the profile's mixture; none without either. */
+function dataMixtureFrom(values: Values, profileMixture: DataMixture | undefined): DataMixture | undefined {
+  return values['data-mixture'] === undefined ? profileMixture : readDataMixture(text(values, 'data-mixture'));
+}
+
+function mixtureText(planned: readonly PlannedSource[], tokens: number): string {
+  const indent = (block: string) => block.split('\n').map((l) => `  ${l}`).join('\n');
+  return `\n\nData mixture: ${(tokens / 1e9).toFixed(1)}B tokens (weighted --data-path of the launch script)\n`
+    + indent(renderDataMixture(planned));
 }
 
 /** Writes the generated launch script, executable; a path that cannot be written is an input error. */
@@ -365,9 +427,13 @@ ${TRAINING_HELP}
 Example: cdk-hyperpod-plan search --model llama-3.3-70b --gpu h100-80gb --gpus 256 --gpus-per-node 8 --seq 8192 --gbs 1024`,
   plan: `cdk-hyperpod-plan plan: best layout, days, GPU-hours, cost, checkpoints and FSx for a training run.
 
-  --instance NAME          ${instanceTypeNames().join(', ')} (required)
-  --nodes N                nodes (required)
-  --tokens N               tokens to train on, e.g. 314e9 (required)
+  --profile NAME           start from a reference profile's run: ${profileNames().join(', ')} (its model, instance,
+                           nodes, tokens, sequence, batch, checkpoint settings and data mixture; flags override)
+  --instance NAME          ${instanceTypeNames().join(', ')} (required without --profile)
+  --nodes N                nodes (required without --profile)
+  --tokens N               tokens to train on, e.g. 314e9 (required without a profile's plan)
+  --data-mixture FILE      JSON {"sources": [{"name", "prefix", "tokens", "weight" or "epochs", "note"}]}: prints
+                           tokens and epochs per source; the launch script gets the weighted --data-path
   --seq N                  sequence length (default 8192)
   --gbs N                  global batch in sequences (default 1024)
   --price-per-node-hour X  adds the cost (any currency)
@@ -378,6 +444,8 @@ Example: cdk-hyperpod-plan search --model llama-3.3-70b --gpu h100-80gb --gpus 2
   --staging-gbps X         async save device-to-host rate per GPU, GB/s (default 0.68)
   --fsx-tib N              existing FSx for Lustre capacity in TiB: adds checkpoint write times
   --fsx-throughput N       its per-unit throughput, MB/s/TiB: ${PERSISTENT_2_PER_UNIT_THROUGHPUTS.join(', ')} (default 250)
+  --fsx-price T=P,...      FSx price per GB-month by throughput tier, for your Region and date (default
+                           ${Object.entries(DEFAULT_FSX_PRICE_PER_GB_MONTH).map(([t, p]) => `${t}=${p}`).join(',')}, us-east-1)
   --checkpoint-interval-min N  minutes between checkpoints (default: Young/Daly from stall and failure rate)
   --max-mbs N --max-vp N   search limits (defaults 16, 8)
   --tp N --pp N --cp N --dp N --vp N --mbs N
@@ -391,7 +459,8 @@ ${MODEL_HELP}
 
 ${TRAINING_HELP}
 
-Example: cdk-hyperpod-plan plan --model llama-3.3-70b --instance ml.p5.48xlarge --nodes 32 --tokens 314e9 --seq 8192 --gbs 1024`,
+Example: cdk-hyperpod-plan plan --model llama-3.3-70b --instance ml.p5.48xlarge --nodes 32 --tokens 314e9 --seq 8192 --gbs 1024
+         cdk-hyperpod-plan plan --profile swallow-70b --emit-sbatch swallow.sbatch`,
 };
 
 function usage(): string {

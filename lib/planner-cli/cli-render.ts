@@ -1,10 +1,10 @@
 import { Align, duration, keyValues, num, pct, table } from './format';
-import { ParallelLayout, pipelineSplit, pipelineSplitText, vpOf } from './layout';
-import { MemoryEstimate, MemoryVerdict, memoryVerdict } from './memory';
-import { ModelArchitecture } from './models';
-import { TrainingPlan } from './plan';
-import { LayoutCandidate } from './search';
-import { ClusterFabric, ThroughputEstimate } from './throughput';
+import { ParallelLayout, pipelineSplit, pipelineSplitText, vpOf } from '../planner/layout';
+import { MemoryEstimate, MemoryVerdict, memoryVerdict } from '../planner/memory';
+import { ModelArchitecture } from '../planner/models';
+import { TrainingPlan } from '../planner/plan';
+import { LayoutCandidate } from '../planner/search';
+import { ClusterFabric, ThroughputEstimate } from '../planner/throughput';
 
 /** Everything `estimate` prints. */
 export interface EstimateReport {
@@ -163,7 +163,8 @@ function goodputRows(p: TrainingPlan): Array<[string, string, string?]> {
   const given = p.goodput !== g.goodput;
   return [
     ['failures', num(g.failuresPerHour * 24, 2), `per day (one every ${num(g.meanTimeBetweenFailuresHours, 0)} h)`],
-    ['checkpoint every', duration(g.intervalSeconds), g.youngDaly ? '(Young/Daly)' : '(given, or the write time)'],
+    ['checkpoint every', `${num(g.intervalSeconds / 60, Number.isInteger(g.intervalSeconds / 60) ? 0 : 1)} min`,
+      g.youngDaly ? '(Young/Daly, whole minutes)' : '(given, or the write time rounded up)'],
     ['checkpoint cost', duration(g.checkpointCostSeconds), `(stall ${duration(g.stallSeconds)} + interference `
       + `${duration(g.interferenceSeconds)} during a ${duration(g.writeSeconds)} write)`],
     ['restart cost', duration(g.restartSeconds), `(requeue and start + reload ${duration(g.loadSeconds)})`],

@@ -1,4 +1,4 @@
-import { EXIT_BAD_INPUT, EXIT_OK, runCli } from '../../lib/planner/cli';
+import { EXIT_BAD_INPUT, EXIT_OK, runCli } from '../../lib/planner-cli/cli';
 import { Recomputation } from '../../lib/planner/layout';
 import { estimateMemory } from '../../lib/planner/memory';
 import { findModel, modelIds } from '../../lib/planner/models';
@@ -131,6 +131,21 @@ describe('plan', () => {
     expect(out.recommendedFsx.storageCapacityGiB).toBeGreaterThanOrEqual(1200);
   });
 
+  test('--fsx-price replaces the price of the tiers given: a dear top tier moves the choice to a lower one', () => {
+    const plain = JSON.parse(cli(...PLAN, '--json').stdout).recommendedFsx;
+    expect(plain.perUnitThroughputMBps).toBe(1000);
+    const dear = JSON.parse(cli(...PLAN, '--fsx-price', '1000=5', '--json').stdout).recommendedFsx;
+    expect(dear.perUnitThroughputMBps).toBeLessThan(1000);
+    const { code, stderr } = cli(...PLAN, '--fsx-price', '125=0.145,300=0.2');
+    expect(code).toBe(EXIT_BAD_INPUT);
+    expect(stderr).toMatch(/fsx-price must be TIER=PRICE pairs .*TIER one of 125, 250, 500, 1000 .*got '300=0\.2'/);
+  });
+
+  test('the checkpoint interval is printed in whole minutes', () => {
+    expect(cli(...PLAN).stdout).toMatch(/checkpoint every +\d+ min +\(Young\/Daly, whole minutes\)/);
+    expect(cli(...PLAN, '--checkpoint-interval-min', '7.5').stdout).toMatch(/checkpoint every +7\.5 min +\(given/);
+  });
+
   test('human output shows the run and the summary line', () => {
     const { stdout } = cli(...PLAN, '--price-per-node-hour', '55');
     expect(stdout).toMatch(/duration +\d+\.\d +days/);
@@ -176,7 +191,8 @@ describe('errors exit 2 and say what is allowed', () => {
     ['PP that cannot split the layers', ['estimate', '--model', 'llama-3.1-8b', '--gpu', 'h100-80gb', '--pp', '20'],
       /PP must divide the 32 layers \(1, 2, 4, 8, 16, 32\) or, from 3 stages, split them .*\(3, 5, 6, 7, 9, 11, 12, 17\), got 20/],
     ['interleaving uneven stages', ['estimate', '--model', 'llama-3.1-405b', '--instance', 'ml.p5.48xlarge', '--tp', '8',
-      '--pp', '16', '--dp', '8', '--gbs', '2048', '--vp', '3'], /refuses uneven first and last stages with the interleaved schedule/],
+      '--pp', '16', '--dp', '8', '--gbs', '2048', '--vp', '3'],
+      /uneven pipeline stages \(7 \+ 14×8 \+ 7 layers\) .* divisible by VP \(Megatron-LM core_v0\.15\.3\), got VP 3/],
     ['bad number', [...ESTIMATE.slice(0, 5), '--tp', 'two'], /tp must be a number, got 'two'/],
     ['unknown option', ['search', '--bogus'], /Unknown option '--bogus'/],
     ['bad recompute', [...ESTIMATE, '--recompute', 'some'], /recompute must be one of none, selective, full/],

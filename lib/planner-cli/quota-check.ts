@@ -1,13 +1,15 @@
 import { parseArgs } from 'node:util';
 import type * as ServiceQuotasSdk from '@aws-sdk/client-service-quotas';
-import { PROFILES, TrainingPlatformProfile } from '../platform/profiles';
+import { MAX_EBS_VOLUME_GIB } from '../catalog/hyperpod-instance-types';
+import { TrainingPlatformProfile } from '../platform/profiles';
 import type { CliOutput } from './cli';
-import { PlannerInputError } from './errors';
+import { PlannerInputError } from '../planner/errors';
 import { Align, num, table } from './format';
+import { findProfile, profileNames } from './profiles';
 import {
-  CLUSTER_INTERFACE_ENDPOINT_COUNT, DeploymentShape, EBS_VOLUME_SIZE_QUOTA, MAX_EBS_VOLUME_GIB, NodeRole,
+  CLUSTER_INTERFACE_ENDPOINT_COUNT, DeploymentShape, EBS_VOLUME_SIZE_QUOTA, NodeRole,
   QuotaNodeGroup, QuotaRequirement, ebsVolumeGiB, requiredQuotas, requireHyperPodInstanceType, totalEbsGiB,
-} from './quotas';
+} from '../planner/quotas';
 
 /**
  * Read access to an account's service quotas in one Region. `runQuotasCommand` takes one so that tests (and
@@ -287,16 +289,12 @@ function targetFrom(values: Values): Target {
       throw new PlannerInputError('profile', `takes no ${explicit.map((f) => `--${f}`).join(' ')}: `
         + 'give either --profile or --instance TYPE --nodes N [--controller TYPE] [--login TYPE]');
     }
-    const profile = PROFILES.find((p) => p.name === values.profile);
-    if (!profile) {
-      throw new PlannerInputError('profile',
-        `must be one of ${PROFILES.map((p) => p.name).join(', ')}, got '${String(values.profile)}'`);
-    }
+    const profile = findProfile(String(values.profile));
     return { label: profile.name, shape: profileShape(profile, ebs), args: `--profile ${profile.name}${ebsArg}` };
   }
   if (values.instance === undefined || values.nodes === undefined) {
     throw new PlannerInputError('profile', `or --instance TYPE --nodes N is required: --profile one of `
-      + `${PROFILES.map((p) => p.name).join(', ')}, or --instance TYPE --nodes N [--controller TYPE] [--login TYPE]`);
+      + `${profileNames().join(', ')}, or --instance TYPE --nodes N [--controller TYPE] [--login TYPE]`);
   }
   const instance = requireHyperPodInstanceType('instance', String(values.instance)).name;
   const nodes = integer(values, 'nodes');
@@ -495,7 +493,7 @@ function checksJson(target: Target, region: string, checks: readonly QuotaCheck[
 export const QUOTAS_HELP = `cdk-hyperpod-plan quotas: the service quotas a deployment needs, before asking for capacity.
 
 Deployment (one of):
-  --profile NAME           ${PROFILES.map((p) => p.name).join(', ')} (the reference app's profiles)
+  --profile NAME           ${profileNames().join(', ')} (the reference app's profiles)
   --instance TYPE --nodes N    compute nodes, e.g. ml.p5.48xlarge
     [--controller TYPE]    Slurm controller (default ${DEFAULT_CONTROLLER})
     [--login TYPE]         login node (default: none)

@@ -1,6 +1,6 @@
 import {
   QuotaClient, QuotaExitCode, QuotaStatus, runQuotasCommand, serviceQuotasClient,
-} from '../../lib/planner/quota-check';
+} from '../../lib/planner-cli/quota-check';
 
 // The Service Quotas SDK, replaced: no test calls AWS. `mockSdkLoads` counts how often the module is loaded.
 let mockSdkLoads = 0;
