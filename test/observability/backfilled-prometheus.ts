@@ -27,14 +27,14 @@ const READY_TIMEOUT_MS = 15_000;
 function run(command: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(command, args, { maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${command} ${args.join(' ')} failed: ${toolMissing(error) ?? `${stdout}${stderr}`}`));
+      if (error) reject(new Error(`${command} ${args.join(' ')} failed: ${toolMissing(error, command) ?? `${stdout}${stderr}`}`));
       else resolve(`${stdout}${stderr}`);
     });
   });
 }
 
-function toolMissing(error: NodeJS.ErrnoException): string | undefined {
-  return error.code === 'ENOENT' ? `${error.path} is not installed (Debian package prometheus, test/tools/debian-packages.txt)` : undefined;
+function toolMissing(error: { code?: unknown; path?: string }, command?: string): string | undefined {
+  return error.code === 'ENOENT' ? `${error.path ?? command} is not installed (Debian package prometheus, test/tools/debian-packages.txt)` : undefined;
 }
 
 /** Backfills `openMetrics` into a fresh TSDB and starts Prometheus on it. */
@@ -73,7 +73,7 @@ function ready(child: ChildProcess): Promise<string> {
       reject(new Error(`prometheus did not start: ${why}\n${seen}`));
     };
     const timer = setTimeout(() => fail(`not ready after ${READY_TIMEOUT_MS} ms`), READY_TIMEOUT_MS);
-    child.once('error', (e: NodeJS.ErrnoException) => fail(toolMissing(e) ?? e.message));
+    child.once('error', (e: NodeJS.ErrnoException) => fail(toolMissing(e, 'prometheus') ?? e.message));
     child.once('exit', (code) => fail(`exited with ${code}`));
     // Kept reading after the start (a full pipe would block Prometheus), kept only until then.
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {

@@ -186,8 +186,9 @@ function writeEfa(w: OpenMetricsWriter, node: Node): void {
 function writeNodeExporter(w: OpenMetricsWriter, h: string, cpuBusy: (m: number) => number, textfiles: Record<string, Values>, until = MINUTES + 1): void {
   const node: Labels = { cluster: CLUSTER, Hostname: h };
   const upTo = (values: Values): Values => (m) => (m < until ? values(m) : undefined);
+  // Counters since boot, a day before the range starts.
   const cpu = (mode: string, share: (m: number) => number) => {
-    const totals: number[] = [0];
+    const totals: number[] = [86_400 * share(0)];
     for (let m = 1; m <= MINUTES; m++) totals.push(totals[m - 1] + share(m) * 60);
     w.series('node_cpu_seconds_total', { ...node, cpu: '0', mode }, upTo((m) => totals[m]));
   };
@@ -203,7 +204,7 @@ function writeNodeExporter(w: OpenMetricsWriter, h: string, cpuBusy: (m: number)
     w.series('node_filesystem_avail_bytes', fs, upTo(() => Math.round(size * (1 - used))));
   }
   const rate = (name: string, labels: Labels, perSecond: number) => {
-    w.series(name, labels, upTo((m) => m * 60 * perSecond));
+    w.series(name, labels, upTo((m) => (1440 + m) * 60 * perSecond));
   };
   rate('node_disk_read_bytes_total', { ...node, device: 'nvme1n1' }, 200e6);
   rate('node_disk_written_bytes_total', { ...node, device: 'nvme1n1' }, 50e6);
