@@ -197,11 +197,12 @@ describe('every alert has its three artefacts', () => {
     // (b) The section runbook_url points at.
     expect(docs).toMatch(new RegExp(`^### ${alert}$`, 'm'));
     if (NO_PANEL.includes(alert)) return;
-    // (c) The series are the alert's own, and one panel shows them all.
+    // (c) The series are the alert's own, and the panel the runbook section names shows them all.
     const series = PANEL_SERIES[alert];
     expect({ alert, notRead: series.filter((m) => !seriesRead(defaultRules, alert).has(m)) }).toEqual({ alert, notRead: [] });
+    const named = /^Dashboard: \*\*(.+)\*\*\.$/m.exec(runbookSection(docs, alert))?.[1];
     const showing = panels.filter((p) => series.every((m) => p.metrics.has(m))).map((p) => p.name);
-    expect({ alert, showing: showing.length > 0 }).toEqual({ alert, showing: true });
+    expect({ alert, named, shows: showing.includes(named ?? '') }).toEqual({ alert, named, shows: true });
   });
 
   test('the series check follows recording rules down to the exporters and refuses a series the alert does not read', () => {
@@ -317,6 +318,13 @@ function seriesRead(rules: string, name: string): Set<string> {
   return read;
 }
 
+/** The text of an alert's runbook section, from its heading to the next heading. */
+function runbookSection(docs: string, alert: string): string {
+  const start = docs.indexOf(`### ${alert}\n`);
+  const rest = docs.slice(start + 4);
+  return rest.slice(0, rest.search(/^##/m));
+}
+
 interface DashboardPanel { readonly name: string; readonly metrics: Set<string> }
 
 /** Every query panel of the shipped dashboards with the metrics its targets read together. */
@@ -324,9 +332,9 @@ function dashboardPanels(): DashboardPanel[] {
   type Panel = { title?: string; targets?: Array<{ expr?: string }>; panels?: Panel[] };
   const flat = (ps: Panel[]): Panel[] => ps.flatMap((p) => [p, ...flat(p.panels ?? [])]);
   return fs.readdirSync(DASHBOARDS_DIR).filter((f) => f.endsWith('.json')).flatMap((file) => {
-    const doc = JSON.parse(fs.readFileSync(path.join(DASHBOARDS_DIR, file), 'utf8')) as { panels: Panel[] };
+    const doc = JSON.parse(fs.readFileSync(path.join(DASHBOARDS_DIR, file), 'utf8')) as { title: string; panels: Panel[] };
     return flat(doc.panels).filter((p) => p.targets?.length).map((p) => ({
-      name: `${file}: ${p.title}`,
+      name: `${doc.title} › ${p.title}`,
       metrics: new Set(p.targets!.flatMap((t) => metricNames(t.expr ?? ''))),
     }));
   });
