@@ -7,7 +7,8 @@ import * as path from 'path';
  * A real Prometheus (Debian's `prometheus`, provisioned by `npm test` from test/tools/debian-packages.txt) serving
  * OpenMetrics text backfilled with `promtool tsdb create-blocks-from openmetrics`: on loopback, on a port the kernel
  * picks, in a temporary directory that stop() removes. Prometheus, "Backfilling from OpenMetrics format":
- * https://prometheus.io/docs/prometheus/latest/storage/#backfilling-from-openmetrics-format
+ * https://prometheus.io/docs/prometheus/latest/storage/#backfilling-from-openmetrics-format (promtool's
+ * cmd/promtool/backfill.go at v0.42.0, the Debian 2.42 package's).
  * A missing promtool or prometheus is an error, never a skip.
  */
 

@@ -38,8 +38,9 @@ export interface PanelResult { readonly dashboard: Dashboard; readonly panel: Da
 export const RANGE = { start: START_SECONDS, end: END_SECONDS, step: STEP_MINUTES * 60 };
 
 /**
- * Grafana's $__rate_interval is max($__interval + scrape interval, 4 x scrape interval) (Grafana, "Prometheus
- * template variables"); with a sample every two minutes that is 8m. $__range is the dashboard's time range.
+ * Grafana's $__rate_interval is max($__interval + scrape interval, 4 x scrape interval) (grafana/grafana#77234,
+ * "Prometheus: Fix $__rate_interval calculation"); with a sample every two minutes that is 8m. $__range is the
+ * dashboard's time range.
  */
 const VARIABLES: Record<string, string> = {
   $__rate_interval: `${4 * STEP_MINUTES}m`,
