@@ -211,17 +211,29 @@ function table(r: PanelResult, b: Box): string {
   });
   const rows = raw.map((row) => row.map((v, i) => (typeof v === 'number' ? format(v, columns[i].unit) : v)));
   const maxRows = Math.max(1, Math.floor((b.h - 44) / 14));
-  // Columns as wide as their longest cell (5 px a character), shrunk together when the panel is narrower.
-  const cap = (b.w - 16) * 0.4;
-  const wanted = columns.map((c, i) => Math.min(cap, 5 * Math.max(c.name.length, ...rows.slice(0, maxRows).map((row) => row[i].length)) + 10));
-  const scale = Math.min(1, (b.w - 16) / wanted.reduce((a, w) => a + w, 0));
-  const left = wanted.map((_, i) => b.x + 8 + wanted.slice(0, i).reduce((a, w) => a + w * scale, 0));
+  // Columns as wide as their longest cell (5 px a character); when the panel is narrower, the widest give way first.
+  const wanted = columns.map((c, i) => 5 * Math.max(c.name.length, ...rows.slice(0, maxRows).map((row) => row[i].length)) + 10);
+  const widths = fitWidths(wanted, b.w - 16);
+  const left = widths.map((_, i) => b.x + 8 + widths.slice(0, i).reduce((a, w) => a + w, 0));
   const cell = (text: string, i: number, y: number, colour: string) =>
-    `<text x="${left[i].toFixed(1)}" y="${y}" fill="${colour}" font-size="9">${escape(clip(text, wanted[i] * scale - 6, 5))}</text>`;
+    `<text x="${left[i].toFixed(1)}" y="${y}" fill="${colour}" font-size="9">${escape(clip(text, widths[i] - 6, 5))}</text>`;
   const out = columns.map((c, i) => cell(c.name, i, b.y + 36, '#8ab8ff'));
   rows.slice(0, maxRows).forEach((row, j) => row.forEach((text, i) => out.push(cell(text, i, b.y + 50 + j * 14, TEXT))));
   if (rows.length > maxRows) out.push(`<text x="${b.x + 8}" y="${b.y + b.h - 4}" fill="${DIM}" font-size="9">… ${rows.length - maxRows} more rows</text>`);
   return out.join('\n');
+}
+
+/** Widths within `available`: each column its wanted width, capped at the one cap that makes them fit. */
+function fitWidths(wanted: number[], available: number): number[] {
+  if (wanted.reduce((a, w) => a + w, 0) <= available) return wanted;
+  let cap = available / wanted.length;
+  for (const w of [...wanted].sort((a, c) => a - c)) {
+    const narrower = wanted.filter((x) => x <= w);
+    const next = (available - narrower.reduce((a, x) => a + x, 0)) / (wanted.length - narrower.length);
+    if (next < w) break;
+    cap = next;
+  }
+  return wanted.map((w) => Math.min(w, cap));
 }
 
 const SI = ['', 'k', 'M', 'G', 'T', 'P'];
