@@ -4,6 +4,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { Duration, Token } from 'aws-cdk-lib';
 import { AlertThresholds, DEFAULT_ALERT_THRESHOLDS, renderAlertRules } from '../../lib/observability/alert-rules';
+import { DASHBOARDS_DIR } from '../../lib/observability/grafana-dashboards';
+import { metricNames } from './promql';
 import { ruleGroupOrder } from './scenarios';
 import { SCENARIOS } from './straggler-scenarios';
 
@@ -130,28 +132,88 @@ describe('rendered default rules', () => {
   });
 });
 
-describe('unit test coverage', () => {
+/**
+ * The one series (or few) each alert judges, which an operator answering it must be able to see on a dashboard.
+ * Each must be read by the alert's expression (recording rules followed down to the exporters' series), and one
+ * dashboard panel must query them all; dashboards-prometheus.test.ts proves every panel returns data.
+ */
+const PANEL_SERIES: Record<string, string[]> = {
+  GpuXidError: ['DCGM_FI_DEV_XID_ERRORS'],
+  GpuXidApplicationError: ['DCGM_FI_DEV_XID_ERRORS'],
+  GpuEccDoubleBitError: ['DCGM_FI_DEV_ECC_DBE_VOL_TOTAL'],
+  GpuRowRemapFailure: ['DCGM_FI_DEV_ROW_REMAP_FAILURE'],
+  GpuNvlinkErrors: ['DCGM_FI_DEV_NVLINK_RECOVERY_ERROR_COUNT_TOTAL', 'DCGM_FI_DEV_NVLINK_REPLAY_ERROR_COUNT_TOTAL'],
+  GpuThermalThrottling: ['DCGM_FI_DEV_THERMAL_VIOLATION'],
+  GpuPowerThrottling: ['DCGM_FI_DEV_POWER_VIOLATION'],
+  GpuTemperatureHigh: ['DCGM_FI_DEV_GPU_TEMP'],
+  GpuTemperatureCritical: ['DCGM_FI_DEV_GPU_TEMP'],
+  EfaRdmaErrors: ['node_amazonefa_rdma_read_wr_err', 'node_amazonefa_rdma_write_wr_err'],
+  EfaUnresponsiveRemote: ['node_amazonefa_unresponsive_remote_events'],
+  ScrapeTargetDown: ['up'],
+  NodeDown: ['up'],
+  DiskNearlyFull: ['node_filesystem_avail_bytes', 'node_filesystem_size_bytes'],
+  DiskFull: ['node_filesystem_avail_bytes', 'node_filesystem_size_bytes'],
+  NodeDegraded: ['hyperpod_lifecycle_step_failed'],
+  StragglerHostBound: ['DCGM_FI_DEV_GPU_UTIL'],
+  StragglerComputeBound: ['DCGM_FI_DEV_SM_CLOCK'],
+  StragglerNetworkBound: ['node_amazonefa_tx_bytes', 'node_amazonefa_rx_bytes', 'DCGM_FI_DEV_GPU_UTIL'],
+  StragglerNetworkRetransmits: ['node_amazonefa_retrans_pkts', 'DCGM_FI_DEV_GPU_UTIL'],
+  StragglerIntermittent: ['DCGM_FI_DEV_GPU_UTIL', 'DCGM_FI_DEV_SM_CLOCK'],
+  JobThroughputBelowPlan: ['megatron_throughput_tflops_per_gpu', 'megatron_plan_tflops_per_gpu',
+    'megatron_iteration_time_seconds', 'megatron_plan_iteration_seconds'],
+  StragglerRankReported: ['megatron_straggler_rank_tflops'],
+  TrainingHang: ['DCGM_FI_DEV_GPU_UTIL', 'DCGM_FI_PROF_PIPE_TENSOR_ACTIVE', 'node_amazonefa_tx_bytes', 'node_amazonefa_rx_bytes'],
+  TrainingStalled: ['DCGM_FI_DEV_GPU_UTIL'],
+  TrainingNoProgress: ['megatron_progress_timestamp_seconds', 'megatron_start_timestamp_seconds'],
+  TrainingLossInvalid: ['megatron_nan_iterations_total', 'megatron_loss'],
+  TrainingLossSpike: ['megatron_loss'],
+  CheckpointOverdue: ['megatron_last_checkpoint_timestamp_seconds', 'megatron_start_timestamp_seconds',
+    'megatron_plan_save_interval_seconds'],
+  SlurmNodeUnavailable: ['slurm_node_state'],
+  SlurmControllerDown: ['slurm_controller_up'],
+  GpusMissing: ['hyperpod_node_expected_gpus', 'DCGM_FI_DEV_GPU_UTIL'],
+  EfaDevicesMissing: ['hyperpod_node_expected_efa_devices', 'node_amazonefa_tx_bytes'],
+  TextfileMetricsStale: ['node_textfile_mtime_seconds', 'node_textfile_scrape_error'],
+};
+/** The Watchdog reads no series (vector(1)) and fires always: its proof is the heartbeat receiver, not a panel. */
+const NO_PANEL = ['Watchdog'];
+
+describe('every alert has its three artefacts', () => {
   const cases = [
     ...alertTestCases(defaultTestFiles.map((f) => fs.readFileSync(f, 'utf8')).join('\n')),
     ...SCENARIOS.flatMap((s) => s.checks.map((c) => ({ alert: c.alertname, fires: c.exp_alerts.length > 0 }))),
   ];
+  const docs = fs.readFileSync(DOCS, 'utf8');
+  const panels = dashboardPanels();
 
-  // The Watchdog fires always, by design: it has no silent case.
-  test('the Watchdog has a test where it fires', () => {
-    expect(cases.filter((c) => c.alert === 'Watchdog').map((c) => c.fires)).toContain(true);
+  test('every alert is listed here or exempt from a panel, and nothing else is', () => {
+    expect([...Object.keys(PANEL_SERIES), ...NO_PANEL].sort()).toEqual([...ALERTS].sort());
   });
 
-  test.each(ALERTS.filter((a) => a !== 'Watchdog'))('%s has a test where it fires and one where it stays silent', (alert) => {
-    expect(cases.filter((c) => c.alert === alert).map((c) => c.fires)).toEqual(
-      expect.arrayContaining([false, true]),
-    );
+  test.each(ALERTS)('%s: promtool tests where it fires and stays silent, a runbook section, a dashboard panel on its series', (alert) => {
+    // (a) The Watchdog fires always, by design: it has no silent case.
+    const outcomes = cases.filter((c) => c.alert === alert).map((c) => c.fires);
+    expect({ alert, outcomes }).toEqual({ alert, outcomes: expect.arrayContaining(alert === 'Watchdog' ? [true] : [false, true]) });
+    // (b) The section runbook_url points at.
+    expect(docs).toMatch(new RegExp(`^### ${alert}$`, 'm'));
+    if (NO_PANEL.includes(alert)) return;
+    // (c) The series are the alert's own, and the panel the runbook section names shows them all.
+    const series = PANEL_SERIES[alert];
+    expect({ alert, notRead: series.filter((m) => !seriesRead(defaultRules, alert).has(m)) }).toEqual({ alert, notRead: [] });
+    const named = /^Dashboard: \*\*(.+)\*\*\.$/m.exec(runbookSection(docs, alert))?.[1];
+    const showing = panels.filter((p) => series.every((m) => p.metrics.has(m))).map((p) => p.name);
+    expect({ alert, named, shows: showing.includes(named ?? '') }).toEqual({ alert, named, shows: true });
+  });
+
+  test('the series check follows recording rules down to the exporters and refuses a series the alert does not read', () => {
+    const read = seriesRead(defaultRules, 'StragglerIntermittent');
+    expect([...read].sort()).toEqual(expect.arrayContaining(['DCGM_FI_DEV_GPU_UTIL', 'DCGM_FI_DEV_SM_CLOCK', 'node_amazonefa_retrans_pkts']));
+    expect(read.has('DCGM_FI_DEV_GPU_TEMP')).toBe(false);
   });
 });
 
 describe('alert metadata', () => {
-  const docs = fs.readFileSync(DOCS, 'utf8');
-
-  test.each(ALERTS)('%s has a severity, summary, description with the node and a runbook section', (alert) => {
+  test.each(ALERTS)('%s has a severity, summary, description with the node and a runbook link', (alert) => {
     const block = alertBlock(defaultRules, alert);
     expect(block).toMatch(/summary: '.+'/);
     expect(block).toMatch(/severity: (critical|warning|none)\n/);
@@ -159,7 +221,6 @@ describe('alert metadata', () => {
     if (JOB_ALERTS.includes(alert)) expect(block).toMatch(/description: '.*\{\{ \$labels\.hpc_job \}\}.*'/);
     else if (alert !== 'Watchdog') expect(block).toMatch(/description: '.*\{\{ \$labels\.Hostname \}\}.*'/);
     expect(block).toContain(`runbook_url: 'docs/observability-alerts.md#${alert.toLowerCase()}'`);
-    expect(docs).toMatch(new RegExp(`^### ${alert}$`, 'm'));
   });
 });
 
@@ -231,6 +292,53 @@ describe('threshold validation', () => {
     expect(() => renderAlertRules({ ...DEFAULT_ALERT_THRESHOLDS })).not.toThrow();
   });
 });
+
+/** Each rule's expression, by alert or record name. */
+function expressions(rules: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of rules.matchAll(/^ +- (?:alert|record): (\S+)\n +expr: (?:\|\n)?([\s\S]*?)(?=^ +(?:for|labels|annotations): |^ +- (?:alert|record|name): |(?![\s\S]))/gm)) {
+    out.set(m[1], m[2]);
+  }
+  return out;
+}
+
+/** The exporters' series an alert reads: the metric names in its expression, recording rules replaced by theirs. */
+function seriesRead(rules: string, name: string): Set<string> {
+  const exprs = expressions(rules);
+  const read = new Set<string>();
+  const visit = (n: string): void => {
+    const expr = exprs.get(n);
+    expect({ n, defined: expr !== undefined }).toEqual({ n, defined: true });
+    for (const m of metricNames(expr!)) {
+      if (exprs.has(m)) visit(m);
+      else read.add(m);
+    }
+  };
+  visit(name);
+  return read;
+}
+
+/** The text of an alert's runbook section, from its heading to the next heading. */
+function runbookSection(docs: string, alert: string): string {
+  const start = docs.indexOf(`### ${alert}\n`);
+  const rest = docs.slice(start + 4);
+  return rest.slice(0, rest.search(/^##/m));
+}
+
+interface DashboardPanel { readonly name: string; readonly metrics: Set<string> }
+
+/** Every query panel of the shipped dashboards with the metrics its targets read together. */
+function dashboardPanels(): DashboardPanel[] {
+  type Panel = { title?: string; targets?: Array<{ expr?: string }>; panels?: Panel[] };
+  const flat = (ps: Panel[]): Panel[] => ps.flatMap((p) => [p, ...flat(p.panels ?? [])]);
+  return fs.readdirSync(DASHBOARDS_DIR).filter((f) => f.endsWith('.json')).flatMap((file) => {
+    const doc = JSON.parse(fs.readFileSync(path.join(DASHBOARDS_DIR, file), 'utf8')) as { title: string; panels: Panel[] };
+    return flat(doc.panels).filter((p) => p.targets?.length).map((p) => ({
+      name: `${doc.title} › ${p.title}`,
+      metrics: new Set(p.targets!.flatMap((t) => metricNames(t.expr ?? ''))),
+    }));
+  });
+}
 
 function namesOf(rules: string, kind: 'alert' | 'record'): string[] {
   return [...rules.matchAll(new RegExp(`^ +- ${kind}: (\\S+)$`, 'gm'))].map((m) => m[1]);

@@ -18,6 +18,10 @@ export interface NodeSignals {
   readonly retransmitsPerSecond?: Segments;
   /** Minute from which the node's job-labelled GPU series stop (the job ended); they become stale. */
   readonly jobEndsAt?: number;
+  /** The HyperPod cluster (`cluster` label). @default 'swallow-70b' */
+  readonly cluster?: string;
+  /** The host name's index, when it is not the node's key (two clusters may hold the same host names). */
+  readonly hostIndex?: number;
 }
 
 export const HEALTHY = { util: 97, clockMHz: 1980, tensor: 0.45, efaBytesPerSecond: 20e9, retransmitsPerSecond: 2 };
@@ -119,7 +123,7 @@ export function promtoolSuite(scenarios: Scenario[], rules: string): string {
     tests: scenarios.map((s) => ({
       name: s.name,
       interval: '1m',
-      input_series: [...[...s.nodes].flatMap(([i, n]) => nodeSeries(i, n, s.minutes)), ...(s.extraSeries ?? [])],
+      input_series: [...[...s.nodes].flatMap(([i, n]) => nodeSeries(n.hostIndex ?? i, n, s.minutes, n.cluster)), ...(s.extraSeries ?? [])],
       alert_rule_test: s.checks,
     })),
   }, null, 1);

@@ -11,8 +11,8 @@ const CLUSTER = 'swallow-70b';
 const STRAGGLER_ALERTS = ['StragglerHostBound', 'StragglerComputeBound', 'StragglerNetworkBound',
   'StragglerNetworkRetransmits', 'StragglerIntermittent'];
 
-const labels = (_alert: string, i: number, jobId: string, kind: string) =>
-  ({ severity: 'warning', kind, cluster: CLUSTER, hpc_job: jobId, Hostname: host(i) });
+const labels = (_alert: string, i: number, jobId: string, kind: string, cluster = CLUSTER) =>
+  ({ severity: 'warning', kind, cluster, hpc_job: jobId, Hostname: host(i) });
 /** The annotations of a straggler alert for node i of jobId, `value` as the alert text prints it. */
 const ANNOTATIONS: Record<string, (h: string, j: string, v: string) => Record<string, string>> = {
   StragglerHostBound: (h, j, v) => ({
@@ -28,8 +28,8 @@ const ANNOTATIONS: Record<string, (h: string, j: string, v: string) => Record<st
     description: `${h} was slower than the other nodes of Slurm job ${j} (GPU utilisation, SM clocks or EFA) ${v} of the last 1h, in bursts too short for the steady straggler alerts.`,
   }),
 };
-const alert = (name: string, i: number, jobId: string, kind: string, value: string) => ({
-  exp_labels: labels(name, i, jobId, kind),
+const alert = (name: string, i: number, jobId: string, kind: string, value: string, cluster = CLUSTER) => ({
+  exp_labels: labels(name, i, jobId, kind, cluster),
   exp_annotations: { ...ANNOTATIONS[name](host(i), jobId, value), runbook_url: `docs/observability-alerts.md#${name.toLowerCase()}` },
 });
 const none = (alertname: string, at: string) => ({ eval_time: at, alertname, exp_alerts: [] });
@@ -150,6 +150,26 @@ export const SCENARIOS: Scenario[] = [
     nodes: merge(job('1001', 1, 28, M), job('1002', 29, 4, M, Object.fromEntries([29, 30, 31, 32].map((i) =>
       [i, { job: '1002', util: [[60, M]] }])))),
     checks: silentStragglers('40m'),
+  },
+  {
+    // One workspace, two clusters with the same host names and the same Slurm job ID (each slurmctld numbers its
+    // own jobs). The evaluation cluster's power-capped GPUs run at 1500 MHz and 85 %: against the training cluster
+    // they would all be compute-bound stragglers, and the training nodes would hide node 3's slowdown. Judged by
+    // cluster as well as job, only node 3 of the evaluation cluster is a straggler.
+    name: 'two clusters in one workspace: the same job ID and host names, each node judged within its own cluster',
+    minutes: M,
+    nodes: merge(
+      job('1001', 1, 16, M, Object.fromEntries(Array.from({ length: 16 }, (_, k) => [k + 1, { job: '1001', util: [[99, M]] }]))),
+      new Map([...job('1001', 101, 16, M)].map(([key, n]) => [key, {
+        ...n, cluster: 'eval-8b', hostIndex: key - 100, util: key === 103 ? [[85, 20], [50, 70]] : [[85, M]], clockMHz: [[1500, M]],
+      }])),
+    ),
+    checks: [
+      { eval_time: '40m', alertname: 'StragglerHostBound', exp_alerts: [alert('StragglerHostBound', 3, '1001', 'host-bound', '58.82%', 'eval-8b')] },
+      none('StragglerComputeBound', '40m'),
+      none('StragglerNetworkBound', '40m'),
+      none('StragglerIntermittent', '85m'),
+    ],
   },
   {
     // Nodes outside any job (no hpc_job) are idle and are neither flagged nor counted.

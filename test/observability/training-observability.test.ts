@@ -271,7 +271,7 @@ describe('TrainingObservability', () => {
     })]) } });
     const dashboards = Object.values(template.findResources('Custom::GrafanaDashboards'))[0].Properties;
     expect(dashboards.Dashboards.map((d: string) => JSON.parse(d).uid).sort()).toEqual(
-      ['hyperpod-efa', 'hyperpod-gpu-dcgm', 'hyperpod-nodes', 'hyperpod-training-overview']);
+      ['hyperpod-efa', 'hyperpod-gpu-dcgm', 'hyperpod-nodes', 'hyperpod-training-job', 'hyperpod-training-overview']);
     expect(dashboards.PrometheusUrl).toEqual(stack.resolve(observability.workspace.attrPrometheusEndpoint));
     template.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({
       Sid: 'GrafanaServiceAccountTokens',
