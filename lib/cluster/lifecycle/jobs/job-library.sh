@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shared by the jobs that take a generated launch script (pretrain-<run>.sbatch) as their input:
+# Shared by the jobs that take a generated launch script (pretrain-<run>.sbatch) as their input: throughput-probe.sh,
 # convert-hf-to-megatron.sbatch, export-megatron-to-hf.sbatch, tokenize.sbatch. Sourced from <fsx>/jobs
 # ($JOBS_LIBRARY); sets nothing until called. JOB_TAG names the job in log lines.
 
