@@ -35,10 +35,15 @@ export function hfLoaderModelSize(modelId: string): string | undefined {
 
 /** Defaults of the launch script the jobs share with it. */
 export interface JobDefaults {
+  /** The run: its checkpoints `<fsx>/checkpoints/<runName>`, the export's default name `<runName>-iter<N>`. */
   readonly runName: string;
+  /** Mount path of the shared file system; the jobs find job-library.sh in its `jobs/`. */
   readonly fsx: string;
+  /** The base model's Hugging Face directory: its tokenizer, and the input of the conversion. */
   readonly tokenizerModel: string;
+  /** Where the conversion writes the base model (`…/torch_dist`); empty: the run trains from scratch. */
   readonly baseCheckpoint: string;
+  /** The training image (enroot squashfs) the jobs run in; empty: the host. */
   readonly containerImage: string;
 }
 
