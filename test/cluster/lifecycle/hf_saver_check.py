@@ -12,6 +12,8 @@ import types
 
 import torch
 
+# No __pycache__ in lib/: the lifecycle asset is that directory.
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..', '..', 'lib', 'cluster', 'lifecycle', 'jobs'))
 import saver_llama_hf as saver  # noqa: E402
 
@@ -143,6 +145,65 @@ def main():
     expect_refusal(lambda: saver.hf_state_dict(wrong_heads, receiver(messages(hf, False)), VOCAB),
                    'heads in 1 groups')
     print('ok: refusals')
+
+    # Q, K and V own their memory (safetensors refuses shared storage), also with a single query group.
+    qkv = torch.arange((HEADS + 2) * HEAD_DIM * 2, dtype=torch.float32).reshape(-1, 2)
+    q, k, v = saver.split_qkv(qkv, HEADS, 1, HEAD_DIM)
+    assert len({q.storage().data_ptr(), k.storage().data_ptr(), v.storage().data_ptr(), qkv.storage().data_ptr()}) == 4
+    print('ok: q, k, v are copies')
+
+    write_check(hf, generator)
+
+
+def write_check(hf, generator):
+    """write_hf with transformers' shapes given and safetensors' save_file stood in by torch.save."""
+    import json
+    import tempfile
+    saved = {}
+
+    def save_file(tensors, path, metadata=None):
+        assert metadata == {'format': 'pt'}
+        saved[os.path.basename(path)] = sorted(tensors)
+        torch.save(tensors, path)
+    sys.modules['safetensors'] = types.ModuleType('safetensors')
+    sys.modules['safetensors.torch'] = types.SimpleNamespace(save_file=save_file)
+    expected = {n: tuple(t.shape) for n, t in hf.items()}
+    with tempfile.TemporaryDirectory() as tmp:
+        base, out = os.path.join(tmp, 'base'), os.path.join(tmp, 'out')
+        os.makedirs(base)
+        for name, text in (('config.json', json.dumps({'vocab_size': VOCAB})), ('tokenizer.json', '{}'),
+                           ('tokenizer_config.json', '{}'), ('generation_config.json', '{}')):
+            with open(os.path.join(base, name), 'w') as f:
+                f.write(text)
+        md = metadata(False)
+        md.iteration, md.previous_tensor_parallel_size, md.previous_pipeline_parallel_size = 37432, 8, 2
+        total = sum(t.numel() * t.element_size() for t in hf.values())
+        saver.write_hf(dict(hf), base, out, max_shard_gb=total / 3 / 1e9, md=md, expected=expected)
+        index = json.load(open(os.path.join(out, 'model.safetensors.index.json')))
+        files = sorted(saved)
+        assert files == ['model-00001-of-00004.safetensors', 'model-00002-of-00004.safetensors',
+                         'model-00003-of-00004.safetensors', 'model-00004-of-00004.safetensors'], files
+        assert index['metadata']['total_size'] == total
+        assert sorted(index['weight_map']) == sorted(hf)
+        assert all(name in saved[file] for name, file in index['weight_map'].items())
+        assert sorted(os.listdir(out)) == sorted(files + ['model.safetensors.index.json', 'config.json',
+                                                          'tokenizer.json', 'tokenizer_config.json',
+                                                          'generation_config.json', 'export-info.json'])
+        info = json.load(open(os.path.join(out, 'export-info.json')))
+        assert (info['iteration'], info['tensor_parallel'], info['vocab_size'], info['padded_vocab_rows']) == \
+            (37432, 8, VOCAB, PADDED), info
+        restored = {}
+        for file in files:
+            restored.update(torch.load(os.path.join(out, file)))
+        assert all(torch.equal(restored[n], t) for n, t in hf.items())
+        # A tensor the architecture lacks, or of another shape, writes nothing.
+        wrong = dict(expected, **{'model.norm.weight': (HIDDEN + 1,)})
+        expect_refusal(lambda: saver.write_hf(dict(hf), base, os.path.join(tmp, 'x'), 5, md, expected=wrong),
+                       'other shapes')
+        expect_refusal(lambda: saver.write_hf(dict(hf, extra=torch.zeros(1)), base, os.path.join(tmp, 'x'), 5, md,
+                                              expected=expected), "extra ['extra']")
+        assert not os.path.exists(os.path.join(tmp, 'x'))
+    print(f'ok: written as {len(files)} shards with their index and the base model\'s files')
 
 
 if __name__ == '__main__':

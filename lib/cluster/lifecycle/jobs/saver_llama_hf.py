@@ -9,8 +9,10 @@
 # already gathered over tensor and pipeline ranks), "final norm", "output layer" (untied models), then "done". Their
 # layouts are the inverse of the Hugging Face loader's (loader_llama_mistral.py lines 328-369): Q/K/V interleaved per
 # query group, [q of the group's heads, k, v]; the SwiGLU input as W (gate) and V (up).
-# Writing needs transformers (in the training image): the model is built from the base model's config.json, loaded
-# with strict=True (every name and shape must match the architecture) and saved with save_pretrained.
+# Writing: the tensors must be exactly the parameters of the base model's architecture (names and shapes of
+# transformers' model for its config.json, built on the meta device: no memory), then go to safetensors shards with
+# the index transformers reads (model.safetensors.index.json), beside the base model's config.json, tokenizer files
+# and generation_config.json. Needs torch, transformers and safetensors (all in the training image).
 import json
 import os
 import shutil
@@ -24,7 +26,7 @@ def add_arguments(parser):
     group.add_argument('--hf-base', required=True,
                        help='The base model\'s Hugging Face directory: its config.json, tokenizer and '
                             'generation_config.json are those of the export')
-    group.add_argument('--max-shard-size', default='5GB', help='Largest safetensors file')
+    group.add_argument('--max-shard-gb', type=float, default=5.0, help='Largest safetensors file, in GB (10^9 bytes)')
 
 
 class ExportError(Exception):
@@ -40,8 +42,9 @@ def split_qkv(qkv, heads, groups, head_dim):
     rest = tuple(qkv.shape[1:])
     grouped = qkv.reshape((groups, (per_group + 2) * head_dim) + rest)
     q, k, v = torch.split(grouped, [per_group * head_dim, head_dim, head_dim], dim=1)
-    return (q.reshape((heads * head_dim,) + rest), k.reshape((groups * head_dim,) + rest),
-            v.reshape((groups * head_dim,) + rest))
+    # Copies: safetensors refuses tensors that share memory, and views of one group would.
+    return (q.reshape((heads * head_dim,) + rest).clone(), k.reshape((groups * head_dim,) + rest).clone(),
+            v.reshape((groups * head_dim,) + rest).clone())
 
 
 def _take(msg, key):
@@ -108,30 +111,78 @@ def hf_state_dict(md, receive, vocab_size):
     return {name: tensor.contiguous() for name, tensor in state.items()}
 
 
-def write_hf(state, hf_base, out, max_shard_size, md):
-    """The state as a Hugging Face model of the base model's architecture, with its tokenizer, in `out`."""
+# Files of the base model that go with the weights unchanged: its architecture, generation defaults and tokenizer.
+COPIED_FILES = ('config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json',
+                'special_tokens_map.json', 'tokenizer.model', 'added_tokens.json', 'vocab.json', 'merges.txt')
+
+
+def expected_shapes(hf_base):
+    """Name → shape of every tensor transformers saves for the base model's architecture (built on the meta device)."""
     import transformers
 
     config = transformers.AutoConfig.from_pretrained(hf_base)
-    if getattr(config, 'tie_word_embeddings', False):
-        if 'lm_head.weight' in state:
-            raise ExportError('the base model ties its embeddings, the checkpoint has an output layer of its own')
-        state['lm_head.weight'] = state['model.embed_tokens.weight']
     with torch.device('meta'):
         model = transformers.AutoModelForCausalLM.from_config(config)
-    # strict: every parameter of the architecture must come from the checkpoint, with its shape.
-    model.load_state_dict(state, strict=True, assign=True)
+    shapes = {name: tuple(t.shape) for name, t in model.state_dict().items()}
+    if getattr(config, 'tie_word_embeddings', False):
+        shapes.pop('lm_head.weight', None)   # saved once, as the embedding
+    return shapes
+
+
+def check_architecture(state, expected):
+    """The tensors are exactly the architecture's: no name missing or extra, every shape the same."""
+    missing = sorted(set(expected) - set(state))
+    extra = sorted(set(state) - set(expected))
+    wrong = sorted(f'{n} {tuple(state[n].shape)} != {expected[n]}' for n in set(state) & set(expected)
+                   if tuple(state[n].shape) != tuple(expected[n]))
+    if missing or extra or wrong:
+        raise ExportError(f'the checkpoint does not match the base model\'s architecture: missing {missing[:5]}, '
+                          f'extra {extra[:5]}, other shapes {wrong[:5]}')
+
+
+def shard_plan(state, max_shard_bytes):
+    """[(file, [names])]: tensors in name order, a new file before one would exceed max_shard_bytes."""
+    shards, current, size = [], [], 0
+    for name in sorted(state):
+        nbytes = state[name].numel() * state[name].element_size()
+        if current and size + nbytes > max_shard_bytes:
+            shards.append(current)
+            current, size = [], 0
+        current.append(name)
+        size += nbytes
+    if current:
+        shards.append(current)
+    total = len(shards)
+    return [(f'model-{i + 1:05d}-of-{total:05d}.safetensors', names) for i, names in enumerate(shards)]
+
+
+def shard_index(state, plan):
+    """model.safetensors.index.json as transformers reads it: the total size and the file of every tensor."""
+    total = sum(t.numel() * t.element_size() for t in state.values())
+    return {'metadata': {'total_size': total}, 'weight_map': {n: f for f, names in plan for n in names}}
+
+
+def write_hf(state, hf_base, out, max_shard_gb, md, expected=None):
+    """The state as the base model's Hugging Face model in `out`: checked, sharded, with the base model's files."""
+    from safetensors.torch import save_file
+
+    check_architecture(state, expected_shapes(hf_base) if expected is None else expected)
     os.makedirs(out, exist_ok=True)
-    model.save_pretrained(out, safe_serialization=True, max_shard_size=max_shard_size)
-    transformers.AutoTokenizer.from_pretrained(hf_base).save_pretrained(out)
-    generation = os.path.join(hf_base, 'generation_config.json')
-    if os.path.isfile(generation):
-        shutil.copyfile(generation, os.path.join(out, 'generation_config.json'))
+    plan = shard_plan(state, int(max_shard_gb * 1e9))
+    for file, names in plan:
+        save_file({n: state[n] for n in names}, os.path.join(out, file), metadata={'format': 'pt'})
+    with open(os.path.join(out, 'model.safetensors.index.json'), 'w') as f:
+        json.dump(shard_index(state, plan), f, indent=2)
+    for file in COPIED_FILES:
+        if os.path.isfile(os.path.join(hf_base, file)):
+            shutil.copyfile(os.path.join(hf_base, file), os.path.join(out, file))
+    with open(os.path.join(hf_base, 'config.json')) as f:
+        vocab_size = json.load(f)['vocab_size']
     # Written last: export-megatron-to-hf.sbatch renames the directory into place only when this file is there.
     info = {'iteration': md.iteration, 'tensor_parallel': md.previous_tensor_parallel_size,
-            'pipeline_parallel': md.previous_pipeline_parallel_size, 'vocab_size': config.vocab_size,
+            'pipeline_parallel': md.previous_pipeline_parallel_size, 'vocab_size': vocab_size,
             'padded_vocab_rows': int(getattr(md.checkpoint_args, 'padded_vocab_size', 0) or 0), 'base': hf_base,
-            'written': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}
+            'files': [file for file, _ in plan], 'written': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}
     with open(os.path.join(out, 'export-info.json'), 'w') as f:
         json.dump(info, f, indent=2)
 
@@ -159,5 +210,5 @@ def save_checkpoint(queue, args):
         while message not in ('done', 'exit'):
             message = queue.get()
         raise
-    write_hf(state, args.hf_base, args.save_dir, args.max_shard_size, md)
+    write_hf(state, args.hf_base, args.save_dir, args.max_shard_gb, md)
     print(f'saved the Hugging Face model ({len(state)} tensors, vocabulary {vocab_size}) to {args.save_dir}')
