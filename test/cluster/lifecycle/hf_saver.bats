@@ -4,12 +4,13 @@
 # refusals, and the files it writes (transformers' shapes given, safetensors' save_file stood in by torch.save). Needs torch for the system python3 (Debian: python3-torch); without it the test fails, it never skips.
 
 @test "Megatron's fused Q/K/V, SwiGLU and padded vocabulary come back as the Hugging Face tensors, sharded with an index; wrong models are refused" {
-  run python3 -c 'import torch'
+  local python=${PYTHON_TORCH:-/usr/bin/python3}
+  run "$python" -c 'import torch'
   [ "$status" -eq 0 ] || {
-    echo "python3 has no torch: install it (Debian: apt-get install python3-torch) to check the Hugging Face saver" >&2
+    echo "$python has no torch: install it (Debian: apt-get install python3-torch) to check the Hugging Face saver" >&2
     return 1
   }
-  run python3 "$BATS_TEST_DIRNAME/hf_saver_check.py"
+  run "$python" "$BATS_TEST_DIRNAME/hf_saver_check.py"
   echo "$output"
   [ "$status" -eq 0 ]
   [ "${lines[0]}" = "ok: 30 tensors round-trip (qkv bias: False), vocabulary 64 -> 50 rows" ]
