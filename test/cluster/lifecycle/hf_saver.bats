@@ -1,7 +1,9 @@
 #!/usr/bin/env bats
 # jobs/saver_llama_hf.py, the Hugging Face saver export-megatron-to-hf.sbatch gives Megatron-LM's converter: its
 # tensor mapping on a small random model (hf_saver_check.py) against the layouts of the pinned Megatron-LM, its
-# refusals, and the files it writes (transformers' shapes given, safetensors' save_file stood in by torch.save). Needs torch for the system python3 (Debian: python3-torch); without it the test fails, it never skips.
+# refusals, and the files it writes (transformers' shapes given, safetensors' save_file stood in by torch.save).
+# Needs torch for Debian's python3 (python3-torch, which also gives the torchrun command), not a version manager's
+# python3 earlier on PATH: $PYTHON_TORCH (default /usr/bin/python3). Without it the test fails, it never skips.
 
 @test "Megatron's fused Q/K/V, SwiGLU and padded vocabulary come back as the Hugging Face tensors, sharded with an index; wrong models are refused" {
   local python=${PYTHON_TORCH:-/usr/bin/python3}
