@@ -9,6 +9,7 @@ import { MODEL_CATALOG, ModelArchitecture } from '../planner/models';
 import { TrainingPlan } from '../planner/plan';
 import { estimateThroughput, fabricForInstance } from '../planner/throughput';
 import { DataMixture, dataPathWords, planDataMixture } from './data-mixture';
+import { jobSettings } from './job-settings';
 import { checkLaunchRules, MegatronArgument } from './launch-rules';
 import { MEGATRON_RELEASE } from './megatron-release';
 
@@ -376,9 +377,13 @@ function planComments(plan: TrainingPlan, job: Job): string[] {
     ['checkpoints_retained', String(plan.checkpointsRetained)],
     ['command', planCommand(plan)],
   ];
+  const jobs = jobSettings(plan, { runName: job.runName, fsx: job.fsx, tokenizerModel: job.tokenizerModel,
+    baseCheckpoint: job.baseCheckpoint, containerImage: job.containerImage });
   return [
     '# The plan, read by throughput-probe.sh (Megatron model FLOPs, non-causal attention; speeds per GPU):',
     ...values.map(([key, value]) => `# plan.${key}=${value}`),
+    '# For the conversion, export and tokenization jobs beside this script (docs/jobs.md):',
+    ...jobs.map(([key, value]) => `# plan.${key}=${value}`),
     '# Predicted for this layout on fewer nodes (DP shrinks; memory per GPU grows as the optimizer is sharded less):',
     ...predictions(plan).map((p) => `# plan.predicted nodes=${p.nodes} dp=${p.dp} tflops_per_gpu=${round(p.tflops, 1)} `
       + `tokens_per_second_per_gpu=${round(p.tokens, 0)} step_seconds=${round(p.stepSeconds, 2)} `

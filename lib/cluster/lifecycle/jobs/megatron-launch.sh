@@ -173,8 +173,10 @@ megatron_arguments() {
         die "CONVERT_FROM=$CONVERT_FROM holds no Megatron checkpoint (latest_checkpointed_iteration.txt): run convert-hf-to-megatron.sbatch"
       [[ -n "$CONVERT_TO" ]] || die "CONVERT_TO is not set and the plan has no BASE_CHECKPOINT"
       mkdir -p "$CONVERT_TO"
+      # Weights only: the run loads this with --pretrained-checkpoint (no optimizer or RNG state), and a fresh
+      # distributed-optimizer state would add 12 bytes per parameter.
       MEGATRON_ARGS+=(--ckpt-format torch --load "$CONVERT_FROM" --no-load-optim --no-load-rng
-        --ckpt-convert-format torch_dist --ckpt-convert-save "$CONVERT_TO")
+        --ckpt-convert-format torch_dist --ckpt-convert-save "$CONVERT_TO" --no-save-optim --no-save-rng)
       log "converting $CONVERT_FROM (torch) to $CONVERT_TO/torch_dist for TP$TP PP$PP"
       ;;
     export)
@@ -187,7 +189,7 @@ megatron_arguments() {
       ln -sfn "$dir" "$JOB_STATE_DIR/export-load/${dir##*/}"
       echo "$((10#$EXPORT_ITERATION))" >"$JOB_STATE_DIR/export-load/latest_checkpointed_iteration.txt"
       MEGATRON_ARGS+=(--ckpt-format torch_dist --load "$JOB_STATE_DIR/export-load" --no-load-optim --no-load-rng
-        --ckpt-convert-format torch --ckpt-convert-save "$EXPORT_TO")
+        --ckpt-convert-format torch --ckpt-convert-save "$EXPORT_TO" --no-save-optim --no-save-rng)
       log "exporting $dir to $EXPORT_TO/torch for TP$TP PP$PP"
       ;;
     train)

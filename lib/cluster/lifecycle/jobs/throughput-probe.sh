@@ -21,6 +21,10 @@
 # Exit code: 0 report printed, 1 the probe failed or logged no step after the warm-up, 2 usage.
 set -euo pipefail
 
+# plan_value SCRIPT KEY and nodes_that_fit SCRIPT; its log and die give way to the probe's own below.
+# shellcheck source=lib/cluster/lifecycle/jobs/job-library.sh
+source "${JOBS_LIBRARY:-$(dirname "${BASH_SOURCE[0]}")/job-library.sh}"
+
 usage() {
   sed -n '2,/^# Exit code/s/^# \{0,1\}//p' "$0" >&2
   exit 2
@@ -38,11 +42,6 @@ count() {
   printf '%s\n' "$2"
 }
 
-# plan_value KEY: a "# plan.KEY=value" line of the launch script.
-plan_value() {
-  awk -v key="# plan.$1=" 'index($0, key) == 1 { print substr($0, length(key) + 1); exit }' "$script"
-}
-
 # predicted NODES FIELD: a field of the script's "# plan.predicted nodes=NODES ..." line; empty when there is none.
 predicted() {
   awk -v nodes="$1" -v field="$2" '
@@ -50,13 +49,6 @@ predicted() {
       for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == field) print kv[2] }
       exit
     }' "$script"
-}
-
-# default_nodes: the fewest nodes the plan predicts to fit, else the plan's node count.
-default_nodes() {
-  local fewest
-  fewest=$(awk '$2 == "plan.predicted" && / fits=yes/ { sub("nodes=", "", $3); print $3; exit }' "$script")
-  printf '%s\n' "${fewest:-$(plan_value nodes)}"
 }
 
 # submit NODES ITERS PARTITION MINUTES MOCK: run the probe job and wait for it; prints the job's output file.
@@ -102,11 +94,11 @@ report() {
     tail -n 20 "$log" >&2
     return 1
   fi
-  awk -v nodes="$nodes" -v gpn="$(plan_value gpus_per_node)" -v gbs="$(plan_value global_batch_size)" \
-    -v seq="$(plan_value sequence_length)" -v fpt="$(plan_value flops_per_token)" -v ms="$mean_ms" \
+  awk -v nodes="$nodes" -v gpn="$(plan_value "$script" gpus_per_node)" -v gbs="$(plan_value "$script" global_batch_size)" \
+    -v seq="$(plan_value "$script" sequence_length)" -v fpt="$(plan_value "$script" flops_per_token)" -v ms="$mean_ms" \
     -v n="$averaged" -v warmup="$warmup" -v logged="$logged" -v mtf="$megatron_tflops" \
-    -v layout="$(plan_value layout)" -v model="$(plan_value model)" -v plan_nodes="$(plan_value nodes)" \
-    -v plan_tflops="$(plan_value predicted_tflops_per_gpu)" -v command="$(plan_value command)" \
+    -v layout="$(plan_value "$script" layout)" -v model="$(plan_value "$script" model)" -v plan_nodes="$(plan_value "$script" nodes)" \
+    -v plan_tflops="$(plan_value "$script" predicted_tflops_per_gpu)" -v command="$(plan_value "$script" command)" \
     -v p_tflops="$(predicted "$nodes" tflops_per_gpu)" -v p_tokens="$(predicted "$nodes" tokens_per_second_per_gpu)" \
     -v p_step="$(predicted "$nodes" step_seconds)" -v p_dp="$(predicted "$nodes" dp)" '
     function cell(v, d) { return v == "" ? "n/a" : sprintf("%." d "f", v) }
@@ -175,10 +167,10 @@ main() {
   done
   [[ -n "$script" ]] || usage
   [[ -f "$script" ]] || die "no launch script at $script"
-  [[ -n "$(plan_value model)" ]] ||
+  [[ -n "$(plan_value "$script" model)" ]] ||
     die "$script has no '# plan.' lines: generate it with cdk-hyperpod-plan plan ... --emit-sbatch FILE"
   ((warmup < iters)) || die "--warmup ($warmup) must be below --iters ($iters)"
-  nodes=${nodes:-$(default_nodes)}
+  nodes=${nodes:-$(nodes_that_fit "$script")}
 
   if [[ -z "$log" ]]; then
     step=$(predicted "$nodes" step_seconds)
@@ -187,7 +179,7 @@ main() {
     elif [[ "$(predicted "$nodes" fits)" == no ]]; then
       echo "throughput-probe: WARNING: the plan predicts this layout does not fit GPU memory on $nodes nodes" >&2
     fi
-    estimate=$(awk -v s="${step:-$(plan_value step_seconds)}" -v i="$iters" 'BEGIN { printf "%d", s * i / 60 + 1 }')
+    estimate=$(awk -v s="${step:-$(plan_value "$script" step_seconds)}" -v i="$iters" 'BEGIN { printf "%d", s * i / 60 + 1 }')
     minutes=${minutes:-$((2 * estimate + 30))}
     echo "throughput-probe: $iters steps on $nodes nodes, about $estimate minutes of training after start-up" \
       "(time limit $minutes minutes)"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Job templates on the shared file system: every file in jobs/ (the NCCL and DCGM checks, the throughput probe and
-# the launch scripts the construct generated for its plan) is copied to <fsx.mountPath>/jobs, with cluster-selfcheck
+# Job templates on the shared file system: every file in jobs/ (the NCCL and DCGM checks, the image import, the
+# checkpoint conversion, tokenization and export jobs with the library and converter plugin they load, the throughput
+# probe and the launch scripts the construct generated for its plan) is copied to <fsx.mountPath>/jobs, with cluster-selfcheck
 # and the settings it reads, readable by every user: scripts (a "#!" first line) 0755, other files 0644. Files are rewritten only when they change; files users
 # put there are left alone. Controller only: the file system is shared, one copy serves all nodes.
 # node-types: Controller
