@@ -7,8 +7,8 @@ import * as fsx from 'aws-cdk-lib/aws-fsx';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct } from 'constructs';
-import { ConfigurationError, requireProp } from '../core/configuration-error';
-import { DEFAULT_ACCELERATED_EBS_GIB, DEFAULT_CPU_EBS_GIB } from '../core/hyperpod-instance-types';
+import { collectConfigurationErrors, reportError, requireProp } from '../core/configuration-error';
+import { DEFAULT_ACCELERATED_EBS_GIB, DEFAULT_CPU_EBS_GIB, findHyperPodInstanceType } from '../core/hyperpod-instance-types';
 import { requireIntegerInRange, requireMatch } from '../core/validation';
 import { addressesForNodes, cidrMaskOf, usableAddresses } from '../network/subnet-sizing';
 import { ITrainingNetwork } from '../network/training-network';
@@ -254,11 +254,11 @@ export class HyperPodCluster extends Construct implements IHyperPodCluster {
     requireProp(this, 'controllerGroup', props.controllerGroup, "the Slurm controller's instance group, e.g. { instanceType: 'ml.m5.xlarge' }");
     requireProp(this, 'computeGroups', props.computeGroups, "a list of compute groups, e.g. [{ name: 'gpu', instanceType: 'ml.p5.48xlarge', count: 2 }]");
     const groups = planGroups(props);
-    validateCluster(this, props, groups);
+    // Every mistake is recorded on the tree, so `cdk synth` lists them all; the cluster builds from the values as given.
+    collectConfigurationErrors(this, () => validateCluster(this, props, groups));
     this.clusterName = props.clusterName ?? defaultClusterName(this);
     this.partitions = props.computeGroups.map((g) => g.name);
     this.connections = new ec2.Connections({ securityGroups: [props.network.efaSecurityGroup] });
-    if (props.storage) requireStorageInNetwork(this, 'storage', props.storage, props.network);
     if (props.storage) allowLustre(props.storage, this.connections);
 
     this.controllerRole = new ClusterExecutionRole(this, 'ControllerRole', { description: `${this.node.path}: Slurm controller` });
@@ -454,13 +454,11 @@ function validateCluster(scope: IConstruct, props: HyperPodClusterProps, groups:
       'letters, digits and hyphens, starting and ending with a letter or digit, at most 63 characters');
   }
   if (props.continuousProvisioning && props.slurmConfigStrategy !== undefined) {
-    throw new ConfigurationError(scope, 'slurmConfigStrategy',
+    reportError(scope, 'slurmConfigStrategy',
       `must be unset with continuousProvisioning (continuous provisioning supports only Merge and rejects `
       + `requests that set the strategy), got '${props.slurmConfigStrategy}'`);
   }
-  if (props.computeGroups.length === 0) {
-    throw new ConfigurationError(scope, 'computeGroups', 'must have at least one group, got none');
-  }
+  if (props.computeGroups.length === 0) reportError(scope, 'computeGroups', 'must have at least one group, got none');
   groups.forEach((group) => validateInstanceGroup(scope, groupField(props, group), group));
   if (props.controllerGroup.count !== undefined) {
     requireIntegerInRange(scope, 'controllerGroup.count', props.controllerGroup.count, 1, 1);
@@ -472,6 +470,7 @@ function validateCluster(scope: IConstruct, props: HyperPodClusterProps, groups:
   if (props.preloadParallelism !== undefined) {
     requireIntegerInRange(scope, 'preloadParallelism', props.preloadParallelism, 1, 256);
   }
+  if (props.storage) requireStorageInNetwork(scope, 'storage', props.storage, props.network);
 }
 
 function groupField(props: HyperPodClusterProps, group: PlannedGroup): string {
@@ -484,8 +483,9 @@ function requireUniqueNames(scope: IConstruct, groups: PlannedGroup[]): void {
   const seen = new Set<string>();
   for (const group of groups) {
     if (seen.has(group.name)) {
-      throw new ConfigurationError(scope, 'instance group names',
+      reportError(scope, 'instance group names',
         `must be unique in the cluster, got '${group.name}' twice (names: ${groups.map((g) => g.name).join(', ')})`);
+      return;
     }
     seen.add(group.name);
   }
@@ -501,10 +501,12 @@ function requireSubnetCapacity(scope: IConstruct, network: ITrainingNetwork, gro
   const cidr = network.computeSubnet.ipv4CidrBlock;
   if (cidr === undefined || Token.isUnresolved(cidr)) return;
   const inSubnet = groups.filter((g) => !g.subnet);
+  // A group with an unknown type or a wrong count is reported by validateInstanceGroup; its size is unknown.
+  if (inSubnet.some((g) => !findHyperPodInstanceType(g.instanceType) || !Number.isInteger(g.count) || g.count < 1)) return;
   const needed = addressesForNodes(scope, 'instance groups', inSubnet);
   const available = usableAddresses(cidrMaskOf(cidr));
   if (needed <= available) return;
-  throw new ConfigurationError(scope, 'instance groups',
+  reportError(scope, 'instance groups',
     `need ${needed} IP addresses in the compute subnet (${inSubnet.map((g) => `${g.count} x ${g.instanceType}`).join(', ')}), `
     + `got ${cidr} with ${available} usable: plan the network for these nodes (TrainingNetwork plannedNodes)`);
 }
@@ -519,7 +521,7 @@ function requireTrainingPlanAz(scope: IConstruct, network: ITrainingNetwork, gro
     return;
   }
   if (actual !== wanted) {
-    throw new ConfigurationError(scope, `${group.name}.trainingPlanAvailabilityZoneId`,
+    reportError(scope, `${group.name}.trainingPlanAvailabilityZoneId`,
       `must match the AZ of the group's subnet (${actual}): the training plan's capacity is in ${wanted}`);
   }
 }

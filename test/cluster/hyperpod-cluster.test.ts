@@ -8,7 +8,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import {
-  DataRepositoryEvent, DeepHealthCheck, HyperPodCluster, HyperPodClusterProps, LIFECYCLE_SCRIPTS_DIR, LustreStorage, NodeRecovery,
+  configurationProblems, DataRepositoryEvent, DeepHealthCheck, HyperPodCluster, HyperPodClusterProps, LIFECYCLE_SCRIPTS_DIR, LustreStorage, NodeRecovery,
   SlurmConfigStrategy, TrainingNetwork,
 } from '../../lib';
 import { testStack } from '../util';
@@ -31,6 +31,24 @@ function build(props: Partial<HyperPodClusterProps> = {}, networkAz?: string, pr
   });
   prepare?.(cluster);
   return { stack, cluster, network, storage, template: Template.fromStack(stack) };
+}
+
+/** The configuration problems `cdk synth` would list for a cluster built with `props`. */
+function problems(props: Partial<HyperPodClusterProps>, networkAz?: string): string[] {
+  const stack = testStack();
+  const network = new TrainingNetwork(stack, 'Network', {
+    plannedNodes: [{ instanceType: 'ml.m5.xlarge', count: 2 }, { instanceType: 'ml.p5.48xlarge', count: 4 }],
+    availabilityZoneId: networkAz,
+  });
+  const storage = new LustreStorage(stack, 'Storage', { network, storageCapacityGiB: 1200 });
+  new HyperPodCluster(stack, 'Cluster', {
+    network,
+    storage,
+    controllerGroup: { instanceType: 'ml.m5.xlarge' },
+    computeGroups: [{ name: 'gpu', instanceType: 'ml.p5.48xlarge', count: 4 }],
+    ...props,
+  });
+  return configurationProblems(stack);
 }
 
 function groups(template: Template): Array<Record<string, any>> {
@@ -423,7 +441,21 @@ describe('HyperPodCluster validation', () => {
     ['a preload parallelism of 0', { preloadParallelism: 0 }, 'Test/Cluster: preloadParallelism must be an integer from 1 to 256, got 0'],
   ];
   test.each(cases)('refuses %s', (_name, props, message) => {
-    expect(() => build(props)).toThrow(message);
+    expect(problems(props)).toEqual([typeof message === 'string' ? message : expect.stringMatching(message)]);
+  });
+
+  test('lists every mistake at once, and the synth fails on them', () => {
+    const mistakes = {
+      clusterName: 'my cluster', mountPath: 'fsx',
+      computeGroups: [{ ...gpu, instanceType: 'ml.p5.48xlarg' }, { ...gpu, name: 'eval', count: 0 }],
+    };
+    expect(problems(mistakes)).toEqual([
+      expect.stringMatching(/^Test\/Cluster: clusterName must be letters/),
+      expect.stringMatching(/^Test\/Cluster: computeGroups\[0\]\.instanceType must be a HyperPod instance type .*got 'ml\.p5\.48xlarg'$/),
+      'Test/Cluster: computeGroups[1].count must be an integer from 1 to 10000, got 0',
+      "Test/Cluster: mountPath must be an absolute path such as '/fsx', got 'fsx'",
+    ]);
+    expect(() => build(mistakes)).toThrow(/Validation failed/);
   });
 
   test.each([
@@ -435,8 +467,8 @@ describe('HyperPodCluster validation', () => {
   });
 
   test('refuses a training plan in another AZ than the subnet', () => {
-    expect(() => build({
+    expect(problems({
       computeGroups: [{ ...gpu, trainingPlanAvailabilityZoneId: 'use1-az4' }],
-    }, 'use1-az6')).toThrow("Test/Cluster: gpu.trainingPlanAvailabilityZoneId must match the AZ of the group's subnet (use1-az6): the training plan's capacity is in use1-az4");
+    }, 'use1-az6')).toEqual(["Test/Cluster: gpu.trainingPlanAvailabilityZoneId must match the AZ of the group's subnet (use1-az6): the training plan's capacity is in use1-az4"]);
   });
 });

@@ -3,7 +3,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Stack } from 'aws-cdk-lib';
-import { LustreStorage, LustreStorageProps, synthesizeApp, TrainingNetwork } from '../../lib';
+import {
+  HyperPodCluster, HyperPodClusterProps, LustreStorage, LustreStorageProps, synthesizeApp, TrainingNetwork,
+} from '../../lib';
 
 const ROOT = path.join(__dirname, '..', '..');
 
@@ -22,7 +24,7 @@ describe('synthesizeApp: every configuration problem at once, one line each', ()
       expect(lines.slice(0, 3)).toEqual([
         "Platform/Network: availabilityZoneId must be an Availability Zone ID such as 'use1-az6', got 'us-east-1a'",
         "Platform/Storage: perUnitThroughputMBps must be a number, got string '250'",
-        "Platform/Storage: weeklyMaintenanceStartTime must be 'd:HH:MM' in UTC, d from 1 (Monday) to 7, e.g. '7:02:30', got 'Sun 02:00'",
+        expect.stringMatching(/^Platform\/Cluster: computeGroups\[0\]\.instanceType must be a HyperPod instance type \(ml\.p4d\.24xlarge, .*\), got 'ml\.p5\.48xlarg'$/),
       ]);
       // What remains is the CLI's own one-line verdict.
       expect(lines.slice(3)).toEqual([expect.stringMatching(/Subprocess exited with error 1$/)]);
@@ -39,6 +41,32 @@ describe('synthesizeApp: every configuration problem at once, one line each', ()
     expect(app).toBeUndefined();
     expect(lines).toEqual(['S/Storage: network is required (the TrainingNetwork or fromNetworkAttributes the file system lives in), got undefined']);
     expect(process.exitCode).toBe(1);
+  });
+
+  test('problems recorded before a construct throws are listed with the thrown one', () => {
+    const lines: string[] = [];
+    synthesizeApp((a) => {
+      const stack = new Stack(a, 'S');
+      const network = new TrainingNetwork(stack, 'Network', {
+        plannedNodes: [{ instanceType: 'ml.p5.48xlarge', count: 2 }], availabilityZoneId: 'us-east-1a',
+      });
+      new HyperPodCluster(stack, 'Cluster', { network, computeGroups: [] } as unknown as HyperPodClusterProps);
+    }, { report: (l) => lines.push(l) });
+    expect(lines).toEqual([
+      "S/Network: availabilityZoneId must be an Availability Zone ID such as 'use1-az6', got 'us-east-1a'",
+      "S/Cluster: controllerGroup is required (the Slurm controller's instance group, e.g. { instanceType: 'ml.m5.xlarge' }), got undefined",
+    ]);
+  });
+
+  test('an error that is not a configuration error is rethrown, after the problems already recorded', () => {
+    const lines: string[] = [];
+    expect(() => synthesizeApp((a) => {
+      new TrainingNetwork(new Stack(a, 'S'), 'Network', {
+        plannedNodes: [{ instanceType: 'ml.p5.48xlarge', count: 2 }], availabilityZoneId: 'us-east-1a',
+      });
+      throw new Error('a bug');
+    }, { report: (l) => lines.push(l) })).toThrow('a bug');
+    expect(lines).toEqual(["S/Network: availabilityZoneId must be an Availability Zone ID such as 'use1-az6', got 'us-east-1a'"]);
   });
 
   test('a valid app is synthesized', () => {

@@ -329,10 +329,11 @@ describe('LustreStorage validation', () => {
     const network = new TrainingNetwork(stack, 'Network', { plannedNodes: [{ instanceType: 'ml.p5.48xlarge', count: 4 }] });
     const other = new TrainingNetwork(stack, 'Other', { plannedNodes: [{ instanceType: 'ml.p5.48xlarge', count: 4 }] });
     const storage = new LustreStorage(stack, 'Storage', { network: other });
-    expect(() => new HyperPodCluster(stack, 'Cluster', {
+    new HyperPodCluster(stack, 'Cluster', {
       network, storage, controllerGroup: { instanceType: 'ml.m5.xlarge' }, computeGroups: [{ name: 'gpu', instanceType: 'ml.p5.48xlarge', count: 4 }],
-    })).toThrow("Test/Cluster: storage must be in the cluster's VPC Test/Network/Vpc: FSx for Lustre is mounted over the compute subnet, "
-      + 'got a file system in Test/Other/Vpc (Test/Storage)');
+    });
+    expect(configurationProblems(stack)).toEqual(["Test/Cluster: storage must be in the cluster's VPC Test/Network/Vpc: FSx for Lustre is "
+      + 'mounted over the compute subnet, got a file system in Test/Other/Vpc (Test/Storage)']);
   });
 
   test('an imported file system with a known VPC is checked too', () => {
@@ -343,9 +344,11 @@ describe('LustreStorage validation', () => {
       securityGroup: ec2.SecurityGroup.fromSecurityGroupId(stack, 'FsxSg', 'sg-0123456789abcdef0'),
       vpc: ec2.Vpc.fromVpcAttributes(stack, 'FsxVpc', { vpcId: 'vpc-0aaaaaaaaaaaaaaaa', availabilityZones: ['us-east-1a'] }),
     });
-    expect(() => new HyperPodCluster(stack, 'Cluster', {
+    new HyperPodCluster(stack, 'Cluster', {
       network, storage, controllerGroup: { instanceType: 'ml.m5.xlarge' }, computeGroups: [{ name: 'gpu', instanceType: 'ml.p5.48xlarge', count: 4 }],
-    })).toThrow(/storage must be in the cluster's VPC Test\/Network\/Vpc.*got a file system in vpc-0aaaaaaaaaaaaaaaa/);
+    });
+    expect(configurationProblems(stack)).toEqual([
+      expect.stringMatching(/storage must be in the cluster's VPC Test\/Network\/Vpc.*got a file system in vpc-0aaaaaaaaaaaaaaaa/)]);
   });
 
   function addAll(...repos: Array<Partial<DataRepositoryOptions>>): void {
