@@ -55,7 +55,10 @@ function recordedProblems(app: App): string[] {
 
 /** The problem lines a thrown error stands for; undefined for anything else than a configuration error. */
 function problemsOf(error: unknown): string[] | undefined {
-  if (error instanceof ConfigurationError || (error instanceof Error && error.name === 'ConfigurationError')) return error.message.split('\n');
+  // By name too: an app may load a second copy of this package (a linked checkout), whose class is another.
+  if (error instanceof ConfigurationError || (error instanceof Error && /^(Configuration|PlannerInput)Error$/.test(error.name))) {
+    return error.message.split('\n');
+  }
   const message = error instanceof Error ? error.message : '';
   const header = 'Validation failed with the following errors:';
   if (message.startsWith(header)) {

@@ -4,7 +4,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { Stack } from 'aws-cdk-lib';
 import {
-  HyperPodCluster, HyperPodClusterProps, LustreStorage, LustreStorageProps, synthesizeApp, TrainingNetwork,
+  ConfigurationError, findModel, HyperPodCluster, HyperPodClusterProps, LustreStorage, LustreStorageProps, PlannerInputError, synthesizeApp,
+  TrainingNetwork,
 } from '../../lib';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -81,5 +82,22 @@ describe('synthesizeApp: every configuration problem at once, one line each', ()
     } finally {
       fs.rmSync(outdir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('one error type', () => {
+  test('a planner input error is a ConfigurationError with its field, message unchanged, and one line under synthesizeApp', () => {
+    const error = new PlannerInputError('tp', 'must be a positive integer, got 0');
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect([error.name, error.field, error.constructPath, error.message]).toEqual(['PlannerInputError', 'tp', undefined, 'tp must be a positive integer, got 0']);
+    const lines: string[] = [];
+    synthesizeApp(() => { findModel('llama-9000'); }, { report: (l) => lines.push(l) });
+    expect(lines).toEqual([expect.stringMatching(/^model must be one of .*got 'llama-9000'/)]);
+    process.exitCode = undefined;
+  });
+
+  test('a construct\'s error names its path and field', () => {
+    const error = new ConfigurationError(new Stack(undefined, 'S'), 'storageCapacityGiB', 'must be 1200, got 3000');
+    expect([error.constructPath, error.field, error.message]).toEqual(['S', 'storageCapacityGiB', 'S: storageCapacityGiB must be 1200, got 3000']);
   });
 });
