@@ -1,5 +1,5 @@
 import * as crypto from 'crypto';
-import { Annotations, ArnFormat, Names, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, IResource, Names, Resource, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -48,8 +48,8 @@ export enum SlurmConfigStrategy {
   MERGE = 'Merge',
 }
 
-/** A HyperPod cluster, new or imported. */
-export interface IHyperPodCluster extends IConstruct, ec2.IConnectable {
+/** A HyperPod cluster, new or imported (`fromHyperPodClusterAttributes`). */
+export interface IHyperPodCluster extends IResource, ec2.IConnectable {
   /** The cluster name. */
   readonly clusterName: string;
   /** The cluster ARN (ends in the cluster ID). */
@@ -220,10 +220,10 @@ interface PlannedGroup extends InstanceGroupOptions { readonly nodeType: SlurmNo
  * partition per compute group, the Lustre file system mounted by HyperPod, deep health checks, automatic node
  * recovery, and lifecycle scripts shipped in this package at a content-addressed S3 prefix.
  */
-export class HyperPodCluster extends Construct implements IHyperPodCluster {
+export class HyperPodCluster extends Resource implements IHyperPodCluster {
   /** Refer to an existing cluster. */
-  public static fromClusterAttributes(scope: Construct, id: string, attrs: HyperPodClusterAttributes): IHyperPodCluster {
-    class Imported extends Construct implements IHyperPodCluster {
+  public static fromHyperPodClusterAttributes(scope: Construct, id: string, attrs: HyperPodClusterAttributes): IHyperPodCluster {
+    class Imported extends Resource implements IHyperPodCluster {
       public readonly clusterName = attrs.clusterName;
       public readonly clusterArn = attrs.clusterArn ?? Stack.of(scope).formatArn({
         service: 'sagemaker', resource: 'cluster', resourceName: attrs.clusterName,
@@ -234,6 +234,11 @@ export class HyperPodCluster extends Construct implements IHyperPodCluster {
       public readonly connections = new ec2.Connections({ securityGroups: [attrs.securityGroup] });
     }
     return new Imported(scope, id);
+  }
+
+  /** @deprecated Use `fromHyperPodClusterAttributes`, named after the class like every import of this library. */
+  public static fromClusterAttributes(scope: Construct, id: string, attrs: HyperPodClusterAttributes): IHyperPodCluster {
+    return HyperPodCluster.fromHyperPodClusterAttributes(scope, id, attrs);
   }
 
   public readonly clusterName: string;
@@ -250,7 +255,7 @@ export class HyperPodCluster extends Construct implements IHyperPodCluster {
 
   constructor(scope: Construct, id: string, props: HyperPodClusterProps) {
     super(scope, id);
-    requireProp(this, 'network', props.network, 'the TrainingNetwork or fromNetworkAttributes the nodes run in');
+    requireProp(this, 'network', props.network, 'the TrainingNetwork or TrainingNetwork.fromTrainingNetworkAttributes the nodes run in');
     requireProp(this, 'controllerGroup', props.controllerGroup, "the Slurm controller's instance group, e.g. { instanceType: 'ml.m5.xlarge' }");
     requireProp(this, 'computeGroups', props.computeGroups, "a list of compute groups, e.g. [{ name: 'gpu', instanceType: 'ml.p5.48xlarge', count: 2 }]");
     const groups = planGroups(props);

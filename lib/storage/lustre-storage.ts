@@ -1,4 +1,4 @@
-import { Annotations, Aws, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Aws, Duration, IResource, RemovalPolicy, Resource, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as fsx from 'aws-cdk-lib/aws-fsx';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -22,8 +22,8 @@ export enum LustreDataCompression {
   NONE = 'NONE',
 }
 
-/** What a cluster needs to mount a Lustre file system. */
-export interface ILustreStorage extends IConstruct, ec2.IConnectable {
+/** What a cluster needs to mount a Lustre file system: a new LustreStorage or `fromLustreStorageAttributes`. */
+export interface ILustreStorage extends IResource, ec2.IConnectable {
   /** e.g. `fs-0123456789abcdef0`. */
   readonly fileSystemId: string;
   /** e.g. `fs-0123456789abcdef0.fsx.us-east-1.amazonaws.com`. */
@@ -126,10 +126,10 @@ export const LUSTRE_PORTS = [ec2.Port.tcp(988), ec2.Port.tcpRange(1018, 1023)];
  * with its own security group open on the Lustre ports to the cluster, optional EFA, and S3 data repository
  * associations (`addDataRepository`) to buckets for datasets and checkpoints.
  */
-export class LustreStorage extends Construct implements ILustreStorage {
+export class LustreStorage extends Resource implements ILustreStorage {
   /** Mount an existing file system. */
   public static fromLustreStorageAttributes(scope: Construct, id: string, attrs: LustreStorageAttributes): ILustreStorage {
-    class Imported extends Construct implements ILustreStorage {
+    class Imported extends Resource implements ILustreStorage {
       public readonly fileSystemId = attrs.fileSystemId;
       public readonly dnsName = attrs.dnsName;
       public readonly mountName = attrs.mountName;
@@ -161,7 +161,7 @@ export class LustreStorage extends Construct implements ILustreStorage {
 
   constructor(scope: Construct, id: string, props: LustreStorageProps) {
     super(scope, id);
-    const network = requireProp(this, 'network', props.network, 'the TrainingNetwork or fromNetworkAttributes the file system lives in');
+    const network = requireProp(this, 'network', props.network, 'the TrainingNetwork or TrainingNetwork.fromTrainingNetworkAttributes the file system lives in');
     const capacity = props.storageCapacityGiB ?? 4800;
     const perUnit = props.perUnitThroughputMBps ?? 250;
     const efa = props.efaEnabled ?? false;

@@ -212,6 +212,14 @@ describe('HyperPodCluster defaults', () => {
       Resource: stack.resolve(cluster.lifecycleScripts.bucket.bucketArn) });
   });
 
+  test('LifecycleScripts.grantRead returns the grant with its two named statements', () => {
+    const s = testStack();
+    const role = new iam.Role(s, 'Reader', { assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com') });
+    const grant = cluster.lifecycleScripts.grantRead(role);
+    expect(grant.success).toBe(true);
+    expect(grant.principalStatements.map((x) => x.sid)).toEqual(['ListLifecycleScripts', 'ReadLifecycleScripts']);
+  });
+
   test('cdk-nag: no unacknowledged findings', () => {
     const report = new AwsSolutionsChecks().validateScope(stack);
     expect(report.violations.map((v) => `${v.ruleName} ${v.violatingResources.map((r) => r.constructPath).join()}`)).toEqual([]);
@@ -375,11 +383,19 @@ describe('HyperPodCluster options', () => {
     template.hasResourceProperties('AWS::EC2::SecurityGroupEgress', { DestinationSecurityGroupId: 'sg-fsx', FromPort: 1018, ToPort: 1023 });
   });
 
-  test('fromClusterAttributes exposes name, ARN, roles and security group', () => {
+  test('the deprecated fromClusterAttributes is fromHyperPodClusterAttributes', () => {
     const stack = testStack();
     const role = iam.Role.fromRoleArn(stack, 'Role', 'arn:aws:iam::111122223333:role/hp');
     const sg = ec2.SecurityGroup.fromSecurityGroupId(stack, 'Sg', 'sg-1');
     const imported = HyperPodCluster.fromClusterAttributes(stack, 'Imported', { clusterName: 'existing', executionRole: role, securityGroup: sg });
+    expect([imported.clusterName, imported.executionRole, imported.stack]).toEqual(['existing', role, stack]);
+  });
+
+  test('fromHyperPodClusterAttributes exposes name, ARN, roles and security group', () => {
+    const stack = testStack();
+    const role = iam.Role.fromRoleArn(stack, 'Role', 'arn:aws:iam::111122223333:role/hp');
+    const sg = ec2.SecurityGroup.fromSecurityGroupId(stack, 'Sg', 'sg-1');
+    const imported = HyperPodCluster.fromHyperPodClusterAttributes(stack, 'Imported', { clusterName: 'existing', executionRole: role, securityGroup: sg });
     expect(imported.clusterName).toBe('existing');
     expect(stack.resolve(imported.clusterArn)).toEqual({ 'Fn::Join': ['', [
       'arn:', { Ref: 'AWS::Partition' }, ':sagemaker:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':cluster/existing',
@@ -459,7 +475,7 @@ describe('HyperPodCluster validation', () => {
   });
 
   test.each([
-    ['network', 'the TrainingNetwork or fromNetworkAttributes the nodes run in'],
+    ['network', 'the TrainingNetwork or TrainingNetwork.fromTrainingNetworkAttributes the nodes run in'],
     ['controllerGroup', "the Slurm controller's instance group, e.g. { instanceType: 'ml.m5.xlarge' }"],
     ['computeGroups', "a list of compute groups, e.g. [{ name: 'gpu', instanceType: 'ml.p5.48xlarge', count: 2 }]"],
   ])('a missing %s is named, not "Cannot read properties of undefined"', (field, expected) => {

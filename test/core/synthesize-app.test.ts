@@ -40,7 +40,7 @@ describe('synthesizeApp: every configuration problem at once, one line each', ()
     const lines: string[] = [];
     const app = synthesizeApp((a) => { new LustreStorage(new Stack(a, 'S'), 'Storage', {} as LustreStorageProps); }, { report: (l) => lines.push(l) });
     expect(app).toBeUndefined();
-    expect(lines).toEqual(['S/Storage: network is required (the TrainingNetwork or fromNetworkAttributes the file system lives in), got undefined']);
+    expect(lines).toEqual(['S/Storage: network is required (the TrainingNetwork or TrainingNetwork.fromTrainingNetworkAttributes the file system lives in), got undefined']);
     expect(process.exitCode).toBe(1);
   });
 

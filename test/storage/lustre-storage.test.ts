@@ -286,7 +286,7 @@ describe('LustreStorage validation', () => {
 
   test('a missing network is named, not "Cannot read properties of undefined"', () => {
     expect(() => new LustreStorage(testStack(), 'Storage', {} as LustreStorageProps)).toThrow(
-      'Test/Storage: network is required (the TrainingNetwork or fromNetworkAttributes the file system lives in), got undefined');
+      'Test/Storage: network is required (the TrainingNetwork or TrainingNetwork.fromTrainingNetworkAttributes the file system lives in), got undefined');
   });
 
   test('a noncurrent-version expiration for a brought checkpoints bucket is an error, not ignored', () => {
