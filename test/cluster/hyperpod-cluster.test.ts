@@ -8,7 +8,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import {
-  configurationProblems, DataRepositoryEvent, DeepHealthCheck, HyperPodCluster, HyperPodClusterProps, LIFECYCLE_SCRIPTS_DIR, LustreStorage, NodeRecovery,
+  configurationProblems, DataRepositoryEvent, DeepHealthCheck, HyperPodCluster, HyperPodClusterProps, IClusterObservability,
+  LIFECYCLE_SCRIPTS_DIR, LustreStorage, NodeMetricsSettings, NodeRecovery,
   SlurmConfigStrategy, TrainingNetwork,
 } from '../../lib';
 import { testStack } from '../util';
@@ -355,15 +356,19 @@ describe('HyperPodCluster options', () => {
 
   test('an observability partner adds its settings for the nodes and is handed the cluster', () => {
     const monitored: HyperPodCluster[] = [];
-    const observability = {
-      nodeSettings: () => ({ observability: { remoteWriteUrl: 'https://aps.example/api/v1/remote_write' }, jobNotifications: null }),
-      monitor: (c: any) => { monitored.push(c); },
+    const metrics: NodeMetricsSettings = {
+      remoteWriteUrl: 'https://aps.example/api/v1/remote_write', region: 'us-east-1', scrapeIntervalSeconds: 30,
+      images: { collector: 'c:1', nodeExporter: 'n:1', dcgmExporter: 'd:1' },
+    };
+    const observability: IClusterObservability = {
+      nodeSettings: () => ({ observability: metrics }),
+      monitor: (c) => { monitored.push(c as HyperPodCluster); },
     };
     const { stack, cluster, template } = build({ observability });
     expect(monitored).toEqual([cluster]);
-    expect(settingsOf(stack, template)).toMatchObject({
-      observability: { remoteWriteUrl: 'https://aps.example/api/v1/remote_write' }, jobNotifications: null, schemaVersion: 1,
-    });
+    const settings = settingsOf(stack, template);
+    expect(settings).toMatchObject({ observability: metrics, schemaVersion: 1 });
+    expect(settings).not.toHaveProperty('jobNotifications');
   });
 
   test('an imported file system gets the Lustre rules from the cluster security group', () => {
