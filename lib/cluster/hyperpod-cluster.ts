@@ -1,5 +1,5 @@
 import * as crypto from 'crypto';
-import { Annotations, ArnFormat, IResource, Names, Resource, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, IResource, Names, Resource, Stack, Tags, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -9,6 +9,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct } from 'constructs';
 import { collectConfigurationErrors, reportError, requireProp } from '../core/configuration-error';
 import { DEFAULT_ACCELERATED_EBS_GIB, DEFAULT_CPU_EBS_GIB, findHyperPodInstanceType } from '../core/hyperpod-instance-types';
+import { acknowledgeWildcardResources } from '../core/nag-acknowledgement';
 import { requireIntegerInRange, requireMatch } from '../core/validation';
 import { addressesForNodes, cidrMaskOf, usableAddresses } from '../network/subnet-sizing';
 import { ITrainingNetwork } from '../network/training-network';
@@ -418,10 +419,11 @@ function grantDataRepositories(role: iam.IRole, repositories: readonly DataRepos
       resources: [repository.bucket.bucketArn],
       conditions: { StringLike: { 's3:prefix': [repository.prefix, `${repository.prefix}*`] } },
     }));
+    const objects = repository.bucket.arnForObjects(`${repository.prefix}*`);
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: `${writable ? 'ReadWrite' : 'Read'}DataRepository${i}`,
       actions,
-      resources: [repository.bucket.arnForObjects(`${repository.prefix}*`)],
+      resources: [objects],
     }));
     const key = repository.bucket.encryptionKey;
     if (key) {
@@ -431,13 +433,11 @@ function grantDataRepositories(role: iam.IRole, repositories: readonly DataRepos
         resources: [key.keyArn],
       }));
     }
+    // Computed from the statement's own ARN: right for a bucket of this stack or an imported one, in any environment.
     const policy = role.node.tryFindChild('DefaultPolicy');
-    const bucket = repository.bucket.node.defaultChild as s3.CfnBucket | undefined;
-    if (policy && bucket) {
-      Validations.of(policy).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${Stack.of(role).getLogicalId(bucket)}.Arn>/${repository.prefix}*]`,
-        reason: `Nodes read${writable ? ' and write' : ''} the objects under the data repository prefix ${repository.prefix} only.`,
-      });
+    if (policy) {
+      acknowledgeWildcardResources(policy, [objects],
+        `Nodes read${writable ? ' and write' : ''} the objects under the data repository prefix ${repository.prefix} only.`);
     }
   });
 }

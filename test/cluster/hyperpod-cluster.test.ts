@@ -12,7 +12,7 @@ import {
   LIFECYCLE_SCRIPTS_DIR, LustreStorage, NodeMetricsSettings, NodeRecovery,
   SlurmConfigStrategy, TrainingNetwork,
 } from '../../lib';
-import { testStack } from '../util';
+import { testApp, testStack } from '../util';
 
 interface Built { stack: Stack; cluster: HyperPodCluster; network: TrainingNetwork; storage: LustreStorage; template: Template }
 
@@ -306,7 +306,26 @@ describe('HyperPodCluster options', () => {
     expect(bySid.DataRepositoryKey1).toMatchObject({ Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: key });
     // The exported directory is where jobs write: the controller makes it writable by every user.
     expect(settingsOf(stack, template).fsx.userDirectories).toEqual(['users', 'checkpoints']);
-    expect(new AwsSolutionsChecks().validateScope(stack).violations.filter((v) => v.ruleName === 'AwsSolutions-IAM5')).toEqual([]);
+    expect(new AwsSolutionsChecks().validateScope(stack).violations.filter((v) => v.ruleName.startsWith('AwsSolutions-IAM5'))).toEqual([]);
+  });
+
+  test.each([
+    ['an environment-agnostic stack', undefined],
+    ['a concrete environment', { account: '111122223333', region: 'us-east-1' }],
+  ])('an imported bucket behind a data repository leaves no IAM5 finding, in %s', (_name, env) => {
+    const stack = new Stack(testApp(), 'Test', { env });
+    const network = new TrainingNetwork(stack, 'Network', {
+      plannedNodes: [{ instanceType: 'ml.p5.48xlarge', count: 2 }], availabilityZoneId: 'use1-az6',
+    });
+    const storage = new LustreStorage(stack, 'Storage', { network, storageCapacityGiB: 1200 });
+    const team = s3.Bucket.fromBucketName(stack, 'TeamData', 'team-datasets-111122223333');
+    storage.addDataRepository({ fileSystemPath: '/team', bucket: team, prefix: 'corpora/' });
+    new HyperPodCluster(stack, 'Cluster', {
+      network, storage, controllerGroup: { instanceType: 'ml.m5.xlarge' },
+      computeGroups: [{ name: 'gpu', instanceType: 'ml.p5.48xlarge', count: 2 }],
+    });
+    const findings = new AwsSolutionsChecks().validateScope(stack).violations.filter((v) => v.ruleName.startsWith('AwsSolutions-IAM5'));
+    expect(findings.map((v) => v.violatingResources.map((r) => `${r.constructPath} ${r.locations}`))).toEqual([]);
   });
 
   test('a single GPU node gets InstanceStress only', () => {
