@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct, IConstruct } from 'constructs';
-import { collectConfigurationErrors, ConfigurationError, reportError, requireProp } from '../core/configuration-error';
+import { collectConfigurationErrors, reportError, requireProp } from '../core/configuration-error';
 import { restrictGrantsToAwsServices } from '../core/key-policy';
 import { requireMatch, requireNumber, requireOneOf } from '../core/validation';
 import { ClosedSecurityGroup } from '../network/closed-security-group';
@@ -240,12 +240,14 @@ export class LustreStorage extends Resource implements ILustreStorage {
    */
   public addDataRepository(options: DataRepositoryOptions): DataRepositoryAssociation {
     const index = this.repositories.length;
-    if (index >= MAX_DATA_REPOSITORIES) {
-      throw new ConfigurationError(this, `dataRepositories[${index}]`,
-        `exceeds the limit of ${MAX_DATA_REPOSITORIES} data repository associations per file system, `
-        + `got one more for '${options.fileSystemPath}'`);
-    }
-    this.checkNoOverlap(options.fileSystemPath, options.bucket, normalisePrefix(options.prefix ?? options.fileSystemPath));
+    collectConfigurationErrors(this, () => {
+      if (index >= MAX_DATA_REPOSITORIES) {
+        reportError(this, `dataRepositories[${index}]`,
+          `exceeds the limit of ${MAX_DATA_REPOSITORIES} data repository associations per file system, `
+          + `got one more for '${options.fileSystemPath}'`);
+      }
+      this.checkNoOverlap(options.fileSystemPath, options.bucket, normalisePrefix(options.prefix ?? options.fileSystemPath));
+    });
     const id = `DataRepository${options.fileSystemPath.replace(/[^A-Za-z0-9]/g, '') || 'Root'}`;
     const association = new DataRepositoryAssociation(this, this.node.tryFindChild(id) ? `${id}${index}` : id, {
       ...options,
@@ -261,13 +263,15 @@ export class LustreStorage extends Resource implements ILustreStorage {
   private checkNoOverlap(fileSystemPath: string, bucket: s3.IBucket, prefix: string): void {
     for (const existing of this.repositories) {
       if (nests(existing.fileSystemPath, fileSystemPath, '/')) {
-        throw new ConfigurationError(this, 'dataRepositories.fileSystemPath',
+        reportError(this, 'dataRepositories.fileSystemPath',
           `must not repeat or nest across associations, got '${fileSystemPath}' overlapping '${existing.fileSystemPath}'`);
+        return;
       }
       if (existing.bucket.bucketName === bucket.bucketName && nests(existing.prefix, prefix, '/')) {
-        throw new ConfigurationError(this, 'dataRepositories.prefix',
+        reportError(this, 'dataRepositories.prefix',
           `must not repeat or nest within a bucket, got 's3://${bucket.bucketName}/${prefix}' `
           + `overlapping '${existing.dataRepositoryPath}'`);
+        return;
       }
     }
   }
