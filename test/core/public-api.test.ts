@@ -2,6 +2,7 @@
 // platform team relies on when it composes these constructs with aws-cdk-lib's.
 import * as path from 'path';
 import * as ts from 'typescript';
+import { API_COMPILER_OPTIONS } from '../api-compiler-options';
 
 const ROOT = path.join(__dirname, '..', '..');
 const INDEX = path.join(ROOT, 'lib', 'index.ts');
@@ -15,10 +16,7 @@ const NOT_RESOURCES: Record<string, string> = {
 interface Api { checker: ts.TypeChecker; exports: ts.Symbol[]; program: ts.Program }
 
 function loadApi(): Api {
-  const program = ts.createProgram([INDEX], {
-    target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, moduleResolution: ts.ModuleResolutionKind.Node10,
-    strict: true, skipLibCheck: true, noEmit: true, types: [],
-  });
+  const program = ts.createProgram([INDEX], API_COMPILER_OPTIONS);
   const checker = program.getTypeChecker();
   const index = checker.getSymbolAtLocation(program.getSourceFile(INDEX)!)!;
   return { checker, program, exports: checker.getExportsOfModule(index) };

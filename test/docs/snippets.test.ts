@@ -11,6 +11,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as ts from 'typescript';
+import { API_COMPILER_OPTIONS } from '../api-compiler-options';
 
 const ROOT = path.join(__dirname, '..', '..');
 const PACKAGE = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
@@ -133,17 +134,7 @@ function docLocation(r: Rendered, line: number): string {
 }
 
 function typeCheck(rendered: Rendered[]): string[] {
-  const options: ts.CompilerOptions = {
-    target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, moduleResolution: ts.ModuleResolutionKind.Node10,
-    strict: true, skipLibCheck: true, noEmit: true, esModuleInterop: true, types: ['node'],
-    baseUrl: ROOT,
-    paths: {
-      'cdk-hyperpod-training': ['lib/index.ts'],
-      // aws-cdk-lib's root re-exports every service module besides core: resolving it to core alone spares
-      // reading all their declarations (the service modules import core by relative path: the types are the same).
-      'aws-cdk-lib': ['node_modules/aws-cdk-lib/core/index.d.ts'],
-    },
-  };
+  const options = API_COMPILER_OPTIONS;
   const files = new Map(rendered.map((r) => [r.fileName, r]));
   const host = ts.createCompilerHost(options);
   const readFile = host.readFile.bind(host);
