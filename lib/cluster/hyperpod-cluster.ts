@@ -1,5 +1,5 @@
 import * as crypto from 'crypto';
-import { Annotations, ArnFormat, Names, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, IResource, Names, Resource, Stack, Tags, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -7,8 +7,9 @@ import * as fsx from 'aws-cdk-lib/aws-fsx';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct } from 'constructs';
-import { ConfigurationError, requireProp } from '../core/configuration-error';
-import { DEFAULT_ACCELERATED_EBS_GIB, DEFAULT_CPU_EBS_GIB } from '../catalog/hyperpod-instance-types';
+import { DEFAULT_ACCELERATED_EBS_GIB, DEFAULT_CPU_EBS_GIB, findHyperPodInstanceType } from '../catalog/hyperpod-instance-types';
+import { collectConfigurationErrors, reportError, requireProp } from '../core/configuration-error';
+import { acknowledgeWildcardResources } from '../core/nag-acknowledgement';
 import { requireIntegerInRange, requireMatch } from '../core/validation';
 import { addressesForNodes, cidrMaskOf, usableAddresses } from '../network/subnet-sizing';
 import { ITrainingNetwork } from '../network/training-network';
@@ -48,8 +49,8 @@ export enum SlurmConfigStrategy {
   MERGE = 'Merge',
 }
 
-/** A HyperPod cluster, new or imported. */
-export interface IHyperPodCluster extends IConstruct, ec2.IConnectable {
+/** A HyperPod cluster, new or imported (`fromHyperPodClusterAttributes`). */
+export interface IHyperPodCluster extends IResource, ec2.IConnectable {
   /** The cluster name. */
   readonly clusterName: string;
   /** The cluster ARN (ends in the cluster ID). */
@@ -220,10 +221,10 @@ interface PlannedGroup extends InstanceGroupOptions { readonly nodeType: SlurmNo
  * partition per compute group, the Lustre file system mounted by HyperPod, deep health checks, automatic node
  * recovery, and lifecycle scripts shipped in this package at a content-addressed S3 prefix.
  */
-export class HyperPodCluster extends Construct implements IHyperPodCluster {
+export class HyperPodCluster extends Resource implements IHyperPodCluster {
   /** Refer to an existing cluster. */
-  public static fromClusterAttributes(scope: Construct, id: string, attrs: HyperPodClusterAttributes): IHyperPodCluster {
-    class Imported extends Construct implements IHyperPodCluster {
+  public static fromHyperPodClusterAttributes(scope: Construct, id: string, attrs: HyperPodClusterAttributes): IHyperPodCluster {
+    class Imported extends Resource implements IHyperPodCluster {
       public readonly clusterName = attrs.clusterName;
       public readonly clusterArn = attrs.clusterArn ?? Stack.of(scope).formatArn({
         service: 'sagemaker', resource: 'cluster', resourceName: attrs.clusterName,
@@ -234,6 +235,11 @@ export class HyperPodCluster extends Construct implements IHyperPodCluster {
       public readonly connections = new ec2.Connections({ securityGroups: [attrs.securityGroup] });
     }
     return new Imported(scope, id);
+  }
+
+  /** @deprecated Use `fromHyperPodClusterAttributes`, named after the class like every import of this library. */
+  public static fromClusterAttributes(scope: Construct, id: string, attrs: HyperPodClusterAttributes): IHyperPodCluster {
+    return HyperPodCluster.fromHyperPodClusterAttributes(scope, id, attrs);
   }
 
   public readonly clusterName: string;
@@ -250,15 +256,15 @@ export class HyperPodCluster extends Construct implements IHyperPodCluster {
 
   constructor(scope: Construct, id: string, props: HyperPodClusterProps) {
     super(scope, id);
-    requireProp(this, 'network', props.network, 'the TrainingNetwork or fromNetworkAttributes the nodes run in');
+    requireProp(this, 'network', props.network, 'the TrainingNetwork or TrainingNetwork.fromTrainingNetworkAttributes the nodes run in');
     requireProp(this, 'controllerGroup', props.controllerGroup, "the Slurm controller's instance group, e.g. { instanceType: 'ml.m5.xlarge' }");
     requireProp(this, 'computeGroups', props.computeGroups, "a list of compute groups, e.g. [{ name: 'gpu', instanceType: 'ml.p5.48xlarge', count: 2 }]");
     const groups = planGroups(props);
-    validateCluster(this, props, groups);
+    // Every mistake is recorded on the tree, so `cdk synth` lists them all; the cluster builds from the values as given.
+    collectConfigurationErrors(this, () => validateCluster(this, props, groups));
     this.clusterName = props.clusterName ?? defaultClusterName(this);
     this.partitions = props.computeGroups.map((g) => g.name);
     this.connections = new ec2.Connections({ securityGroups: [props.network.efaSecurityGroup] });
-    if (props.storage) requireStorageInNetwork(this, 'storage', props.storage, props.network);
     if (props.storage) allowLustre(props.storage, this.connections);
 
     this.controllerRole = new ClusterExecutionRole(this, 'ControllerRole', { description: `${this.node.path}: Slurm controller` });
@@ -413,10 +419,11 @@ function grantDataRepositories(role: iam.IRole, repositories: readonly DataRepos
       resources: [repository.bucket.bucketArn],
       conditions: { StringLike: { 's3:prefix': [repository.prefix, `${repository.prefix}*`] } },
     }));
+    const objects = repository.bucket.arnForObjects(`${repository.prefix}*`);
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: `${writable ? 'ReadWrite' : 'Read'}DataRepository${i}`,
       actions,
-      resources: [repository.bucket.arnForObjects(`${repository.prefix}*`)],
+      resources: [objects],
     }));
     const key = repository.bucket.encryptionKey;
     if (key) {
@@ -426,13 +433,11 @@ function grantDataRepositories(role: iam.IRole, repositories: readonly DataRepos
         resources: [key.keyArn],
       }));
     }
+    // Computed from the statement's own ARN: right for a bucket of this stack or an imported one, in any environment.
     const policy = role.node.tryFindChild('DefaultPolicy');
-    const bucket = repository.bucket.node.defaultChild as s3.CfnBucket | undefined;
-    if (policy && bucket) {
-      Validations.of(policy).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${Stack.of(role).getLogicalId(bucket)}.Arn>/${repository.prefix}*]`,
-        reason: `Nodes read${writable ? ' and write' : ''} the objects under the data repository prefix ${repository.prefix} only.`,
-      });
+    if (policy) {
+      acknowledgeWildcardResources(policy, [objects],
+        `Nodes read${writable ? ' and write' : ''} the objects under the data repository prefix ${repository.prefix} only.`);
     }
   });
 }
@@ -454,13 +459,11 @@ function validateCluster(scope: IConstruct, props: HyperPodClusterProps, groups:
       'letters, digits and hyphens, starting and ending with a letter or digit, at most 63 characters');
   }
   if (props.continuousProvisioning && props.slurmConfigStrategy !== undefined) {
-    throw new ConfigurationError(scope, 'slurmConfigStrategy',
+    reportError(scope, 'slurmConfigStrategy',
       `must be unset with continuousProvisioning (continuous provisioning supports only Merge and rejects `
       + `requests that set the strategy), got '${props.slurmConfigStrategy}'`);
   }
-  if (props.computeGroups.length === 0) {
-    throw new ConfigurationError(scope, 'computeGroups', 'must have at least one group, got none');
-  }
+  if (props.computeGroups.length === 0) reportError(scope, 'computeGroups', 'must have at least one group, got none');
   groups.forEach((group) => validateInstanceGroup(scope, groupField(props, group), group));
   if (props.controllerGroup.count !== undefined) {
     requireIntegerInRange(scope, 'controllerGroup.count', props.controllerGroup.count, 1, 1);
@@ -472,6 +475,7 @@ function validateCluster(scope: IConstruct, props: HyperPodClusterProps, groups:
   if (props.preloadParallelism !== undefined) {
     requireIntegerInRange(scope, 'preloadParallelism', props.preloadParallelism, 1, 256);
   }
+  if (props.storage) requireStorageInNetwork(scope, 'storage', props.storage, props.network);
 }
 
 function groupField(props: HyperPodClusterProps, group: PlannedGroup): string {
@@ -484,8 +488,9 @@ function requireUniqueNames(scope: IConstruct, groups: PlannedGroup[]): void {
   const seen = new Set<string>();
   for (const group of groups) {
     if (seen.has(group.name)) {
-      throw new ConfigurationError(scope, 'instance group names',
+      reportError(scope, 'instance group names',
         `must be unique in the cluster, got '${group.name}' twice (names: ${groups.map((g) => g.name).join(', ')})`);
+      return;
     }
     seen.add(group.name);
   }
@@ -501,10 +506,12 @@ function requireSubnetCapacity(scope: IConstruct, network: ITrainingNetwork, gro
   const cidr = network.computeSubnet.ipv4CidrBlock;
   if (cidr === undefined || Token.isUnresolved(cidr)) return;
   const inSubnet = groups.filter((g) => !g.subnet);
+  // A group with an unknown type or a wrong count is reported by validateInstanceGroup; its size is unknown.
+  if (inSubnet.some((g) => !findHyperPodInstanceType(g.instanceType) || !Number.isInteger(g.count) || g.count < 1)) return;
   const needed = addressesForNodes(scope, 'instance groups', inSubnet);
   const available = usableAddresses(cidrMaskOf(cidr));
   if (needed <= available) return;
-  throw new ConfigurationError(scope, 'instance groups',
+  reportError(scope, 'instance groups',
     `need ${needed} IP addresses in the compute subnet (${inSubnet.map((g) => `${g.count} x ${g.instanceType}`).join(', ')}), `
     + `got ${cidr} with ${available} usable: plan the network for these nodes (TrainingNetwork plannedNodes)`);
 }
@@ -519,7 +526,7 @@ function requireTrainingPlanAz(scope: IConstruct, network: ITrainingNetwork, gro
     return;
   }
   if (actual !== wanted) {
-    throw new ConfigurationError(scope, `${group.name}.trainingPlanAvailabilityZoneId`,
+    reportError(scope, `${group.name}.trainingPlanAvailabilityZoneId`,
       `must match the AZ of the group's subnet (${actual}): the training plan's capacity is in ${wanted}`);
   }
 }

@@ -1,7 +1,7 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { IConstruct } from 'constructs';
-import { ConfigurationError } from '../core/configuration-error';
 import { findHyperPodInstanceType, HYPERPOD_INSTANCE_TYPES, MAX_EBS_VOLUME_GIB } from '../catalog/hyperpod-instance-types';
+import { reportError } from '../core/configuration-error';
 import { requireIntegerInRange, requireMatch, requireOneOf } from '../core/validation';
 
 /** The role of an instance group's nodes in Slurm. */
@@ -87,12 +87,13 @@ export function defaultHealthChecks(group: InstanceGroupOptions): DeepHealthChec
     : [DeepHealthCheck.INSTANCE_STRESS];
 }
 
-/** Every rule one group must satisfy on its own; `field` is e.g. `computeGroups[0]`. */
+/** Every rule one group must satisfy on its own, each reported (see reportError); `field` is e.g. `computeGroups[0]`. */
 export function validateInstanceGroup(scope: IConstruct, field: string, group: InstanceGroupOptions): void {
   requireMatch(scope, `${field}.name`, group.name, INSTANCE_GROUP_NAME,
     'letters, digits and hyphens, starting and ending with a letter or digit, at most 63 characters');
-  if (!findHyperPodInstanceType(group.instanceType)) {
-    throw new ConfigurationError(scope, `${field}.instanceType`,
+  const known = findHyperPodInstanceType(group.instanceType) !== undefined;
+  if (!known) {
+    reportError(scope, `${field}.instanceType`,
       `must be a HyperPod instance type (${HYPERPOD_INSTANCE_TYPES.map((t) => t.name).join(', ')}), `
       + `got '${group.instanceType}'`);
   }
@@ -106,22 +107,23 @@ export function validateInstanceGroup(scope: IConstruct, field: string, group: I
     requireMatch(scope, `${field}.trainingPlanArn`, group.trainingPlanArn, /^arn:aws[a-z-]*:sagemaker:[a-z0-9-]*:[0-9]{12}:training-plan\/.+$/,
       "a training plan ARN such as 'arn:aws:sagemaker:us-east-1:123456789012:training-plan/my-plan'");
   }
-  validateHealthChecks(scope, field, group);
+  // Which checks a type can run depends on the type: an unknown one is reported once, above.
+  if (known) validateHealthChecks(scope, field, group);
 }
 
 function validateHealthChecks(scope: IConstruct, field: string, group: InstanceGroupOptions): void {
   const checks = group.deepHealthChecks ?? [];
   if (checks.length > 0 && !hasAccelerators(group.instanceType)) {
-    throw new ConfigurationError(scope, `${field}.deepHealthChecks`,
+    reportError(scope, `${field}.deepHealthChecks`,
       `run on GPU and Trainium instances only, got [${checks.join(', ')}] for ${group.instanceType}`);
   }
   if (checks.includes(DeepHealthCheck.INSTANCE_CONNECTIVITY) && !hasEfa(group.instanceType)) {
-    throw new ConfigurationError(scope, `${field}.deepHealthChecks`,
+    reportError(scope, `${field}.deepHealthChecks`,
       `InstanceConnectivity runs only on instance types with EFA (multi-node GPU communication), got ${group.instanceType}; `
       + 'use [InstanceStress]');
   }
   if (checks.includes(DeepHealthCheck.INSTANCE_CONNECTIVITY) && group.count < 2) {
-    throw new ConfigurationError(scope, `${field}.deepHealthChecks`,
+    reportError(scope, `${field}.deepHealthChecks`,
       `InstanceConnectivity needs a group of 2 or more nodes, got count ${group.count}`);
   }
 }

@@ -6,6 +6,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import { acknowledgeCurrentWildcards, acknowledgeManagedPolicy, acknowledgeWildcardResources } from '../core/nag-acknowledgement';
+import { grantNamedStatements } from '../core/named-grant';
 import { AccessLogsBucket } from '../storage/access-logs-bucket';
 import { stackUniqueSuffix } from './stack-unique-suffix';
 
@@ -81,22 +82,17 @@ export class LifecycleScripts extends Construct {
    * cluster-instance policy reads only `sagemaker-*` buckets; a bucket you bring may be named otherwise).
    * The list grant has no `s3:prefix` condition: HyperPod's own list calls must never be refused.
    */
-  public grantRead(grantee: iam.IGrantable): void {
-    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'ListLifecycleScripts',
-      actions: ['s3:ListBucket'],
-      resources: [this.bucket.bucketArn],
-    }));
-    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'ReadLifecycleScripts',
-      actions: ['s3:GetObject'],
-      resources: [this.bucket.arnForObjects('lifecycle/*')],
-    }));
+  public grantRead(grantee: iam.IGrantable): iam.Grant {
+    const grant = grantNamedStatements(grantee, [
+      { sid: 'ListLifecycleScripts', actions: ['s3:ListBucket'], resourceArns: [this.bucket.bucketArn] },
+      { sid: 'ReadLifecycleScripts', actions: ['s3:GetObject'], resourceArns: [this.bucket.arnForObjects('lifecycle/*')] },
+    ]);
     const policy = grantee.grantPrincipal instanceof iam.Role ? grantee.grantPrincipal.node.tryFindChild('DefaultPolicy') : undefined;
     if (policy) {
       acknowledgeWildcardResources(policy, [this.bucket.arnForObjects('lifecycle/*')],
         'Nodes read every script under the lifecycle prefix of this bucket, whose content-addressed subfolder changes with each script version.');
     }
+    return grant;
   }
 
   private contentHash(): string {

@@ -1,21 +1,26 @@
 import { IConstruct } from 'constructs';
 
 /**
- * A configuration that cannot work, refused at `cdk synth`.
+ * A configuration that cannot work, refused at `cdk synth`: the one error type of this library, thrown by
+ * constructs, by the planner (`PlannerInputError`, a subclass) and by the launch-rule builders.
  *
  * The message names the construct path, the field, what is allowed and what was given, e.g.
  * `TrainingPlatform/Storage: storageCapacityGiB must be 1200 or a multiple of 2400 GiB for PERSISTENT_2, got 3000`.
+ * An input that belongs to no construct (a planner input) has no path: `tp must be a positive integer, got 0`.
  */
 export class ConfigurationError extends Error {
-  /** Path of the construct whose props were rejected. */
-  public readonly constructPath: string;
-  /** The prop (or dotted path into the props) that was rejected. */
+  /**
+   * Path of the construct whose props were rejected.
+   * @default - none, for an input that belongs to no construct (the planner's)
+   */
+  public readonly constructPath?: string;
+  /** The prop or input (or dotted path into it) that was rejected. */
   public readonly field: string;
 
-  constructor(scope: IConstruct | string, field: string, problem: string) {
-    // The app itself has an empty path; the planner, which has no construct, names what it checks.
-    const path = typeof scope === 'string' ? scope : (scope.node.path || 'App');
-    super(`${path}: ${field} ${problem}`);
+  constructor(scope: IConstruct | string | undefined, field: string, problem: string) {
+    // The app itself has an empty path.
+    const path = typeof scope === 'object' ? (scope.node.path || 'App') : scope;
+    super(path === undefined ? `${field} ${problem}` : `${path}: ${field} ${problem}`);
     this.name = 'ConfigurationError';
     this.constructPath = path;
     this.field = field;

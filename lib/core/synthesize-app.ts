@@ -30,20 +30,39 @@ export function synthesizeApp(build: (app: App) => void, options: SynthesizeAppO
       return app;
     }
   } catch (error) {
-    problems = problemsOf(error);
+    // The constructs built before the one that threw may have recorded problems of their own: list those too.
+    const recorded = recordedProblems(app);
+    const thrown = problemsOf(error);
+    if (thrown === undefined) {
+      recorded.forEach(report);
+      throw error;
+    }
+    problems = [...new Set([...recorded, ...thrown])];
   }
   problems.forEach(report);
   process.exitCode = 1;
   return undefined;
 }
 
-/** The problem lines a thrown error stands for; anything else than a configuration error is rethrown. */
-function problemsOf(error: unknown): string[] {
-  if (error instanceof ConfigurationError || (error instanceof Error && error.name === 'ConfigurationError')) return error.message.split('\n');
+/** The problems recorded on a tree whose construction was cut short; a half-built construct may fail to validate. */
+function recordedProblems(app: App): string[] {
+  try {
+    return configurationProblems(app);
+  } catch {
+    return [];
+  }
+}
+
+/** The problem lines a thrown error stands for; undefined for anything else than a configuration error. */
+function problemsOf(error: unknown): string[] | undefined {
+  // By name too: an app may load a second copy of this package (a linked checkout), whose class is another.
+  if (error instanceof ConfigurationError || (error instanceof Error && /^(Configuration|PlannerInput)Error$/.test(error.name))) {
+    return error.message.split('\n');
+  }
   const message = error instanceof Error ? error.message : '';
   const header = 'Validation failed with the following errors:';
   if (message.startsWith(header)) {
     return message.slice(header.length).split('\n').map((line) => line.trim()).filter(Boolean);
   }
-  throw error;
+  return undefined;
 }

@@ -1,5 +1,5 @@
 import * as sagemaker from '@aws-cdk/aws-sagemaker-alpha';
-import { Annotations, ArnFormat, Duration, Names, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, IResource, Names, RemovalPolicy, Resource, Stack, Token } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -10,6 +10,27 @@ import { CollectedErrors, collectConfigurationErrors, ConfigurationError, report
 import { isToken, requireIntegerInRange, requireMatch, requireNumber } from '../core/validation';
 import { closestEndpointInstanceType, ENDPOINT_INSTANCE_TYPES } from './endpoint-instance-types';
 import { acknowledgeWildcardResources } from '../core/nag-acknowledgement';
+
+/** A SageMaker real-time endpoint, new (`ModelEndpoint`) or imported (`fromModelEndpointAttributes`). */
+export interface IModelEndpoint extends IResource {
+  /** Name of the endpoint. */
+  readonly endpointName: string;
+  /** ARN of the endpoint. */
+  readonly endpointArn: string;
+  /** Let `grantee` invoke the endpoint, streaming included. */
+  grantInvoke(grantee: iam.IGrantable): iam.Grant;
+}
+
+/** Attributes of an existing endpoint. */
+export interface ModelEndpointAttributes {
+  /** Name of the endpoint. */
+  readonly endpointName: string;
+  /**
+   * ARN of the endpoint.
+   * @default - `arn:<partition>:sagemaker:<region>:<account>:endpoint/<endpointName>` of the scope's stack
+   */
+  readonly endpointArn?: string;
+}
 
 /** What data capture records of each invocation. */
 export enum DataCaptureMode {
@@ -181,7 +202,7 @@ interface ModelDataLocation {
  *
  * The endpoint bills for every instance for as long as it exists, serving or idle.
  */
-export class ModelEndpoint extends Construct implements iam.IGrantable {
+export class ModelEndpoint extends Resource implements IModelEndpoint, iam.IGrantable {
   /** The default image's repository in the AWS Deep Learning Containers registry. */
   public static readonly DEFAULT_IMAGE_REPOSITORY = 'djl-inference';
   /** The default image's tag: LMI v15 (DJL Serving 0.33.0, vLLM 0.8.4, CUDA 12.8). */
@@ -190,6 +211,20 @@ export class ModelEndpoint extends Construct implements iam.IGrantable {
   public static readonly DEFAULT_INSTANCE_TYPE = 'ml.p4d.24xlarge';
   /** The one production variant; its name is what metrics and scaling refer to. */
   public static readonly VARIANT_NAME = 'AllTraffic';
+
+  /** Refer to an existing endpoint, e.g. to let a client invoke it. */
+  public static fromModelEndpointAttributes(scope: Construct, id: string, attrs: ModelEndpointAttributes): IModelEndpoint {
+    class Imported extends Resource implements IModelEndpoint {
+      public readonly endpointName = attrs.endpointName;
+      public readonly endpointArn = attrs.endpointArn ?? Stack.of(scope).formatArn({
+        service: 'sagemaker', resource: 'endpoint', resourceName: attrs.endpointName, arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+      });
+      public grantInvoke(grantee: iam.IGrantable): iam.Grant {
+        return grantInvoke(grantee, this.endpointArn);
+      }
+    }
+    return new Imported(scope, id);
+  }
 
   /** Name of the endpoint (a reference: consumers deploy after it). */
   public readonly endpointName: string;
@@ -284,11 +319,12 @@ export class ModelEndpoint extends Construct implements iam.IGrantable {
    * `sagemaker:InvokeEndpointWithResponseStream`.
    */
   public grantInvoke(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['sagemaker:InvokeEndpoint', 'sagemaker:InvokeEndpointWithResponseStream'],
-      resourceArns: [this.endpointArn],
-    });
+    return grantInvoke(grantee, this.endpointArn);
+  }
+
+  /** On the endpoint (the default child is the alpha Endpoint, not its CloudFormation resource). */
+  public applyRemovalPolicy(policy: RemovalPolicy): void {
+    this.endpoint.applyRemovalPolicy(policy);
   }
 
   private locateModelData(props: ModelEndpointProps): ModelDataLocation {
@@ -515,3 +551,11 @@ function timeoutSeconds(scope: IConstruct, field: string, timeout: Duration = Du
   return seconds;
 }
 
+
+function grantInvoke(grantee: iam.IGrantable, endpointArn: string): iam.Grant {
+  return iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['sagemaker:InvokeEndpoint', 'sagemaker:InvokeEndpointWithResponseStream'],
+    resourceArns: [endpointArn],
+  });
+}

@@ -12,7 +12,11 @@ import {
 import { ClosedSecurityGroup } from './closed-security-group';
 import { EfaSecurityGroup } from './efa-security-group';
 
-/** The network a training cluster and its file system live in. */
+/**
+ * The network a training cluster and its file system live in: a new TrainingNetwork or
+ * `fromTrainingNetworkAttributes`. Not an IResource: it is a set of resources (the VPC, the subnet and the
+ * security group are each one, and exposed as such).
+ */
 export interface ITrainingNetwork extends IConstruct {
   /** The VPC. */
   readonly vpc: ec2.IVpc;
@@ -141,7 +145,7 @@ export interface TrainingNetworkProps {
  */
 export class TrainingNetwork extends Construct implements ITrainingNetwork {
   /** Use an existing VPC, subnet and EFA security group with the other constructs. */
-  public static fromNetworkAttributes(scope: Construct, id: string, attrs: TrainingNetworkAttributes): ITrainingNetwork {
+  public static fromTrainingNetworkAttributes(scope: Construct, id: string, attrs: TrainingNetworkAttributes): ITrainingNetwork {
     class Imported extends Construct implements ITrainingNetwork {
       public readonly vpc = attrs.vpc;
       public readonly computeSubnet = attrs.computeSubnet;
@@ -149,6 +153,11 @@ export class TrainingNetwork extends Construct implements ITrainingNetwork {
       public readonly availabilityZoneId = attrs.availabilityZoneId;
     }
     return new Imported(scope, id);
+  }
+
+  /** @deprecated Use `fromTrainingNetworkAttributes`, named after the class like every import of this library. */
+  public static fromNetworkAttributes(scope: Construct, id: string, attrs: TrainingNetworkAttributes): ITrainingNetwork {
+    return TrainingNetwork.fromTrainingNetworkAttributes(scope, id, attrs);
   }
 
   public readonly vpc: ec2.IVpc;

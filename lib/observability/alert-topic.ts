@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { grantNamedStatements } from '../core/named-grant';
 
 export interface AlertTopicProps {
   /** Encrypts the messages. */
@@ -36,17 +37,11 @@ export class AlertTopic extends sns.Topic {
   }
 
   /** Publish, and the one KMS action publishing to an encrypted topic needs (grantPublish asks for GenerateDataKey*). */
-  public grantPublishTo(grantee: iam.IGrantable): void {
-    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'PublishAlerts',
-      actions: ['sns:Publish'],
-      resources: [this.topicArn],
-    }));
-    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'EncryptAlerts',
-      actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-      resources: [this.encryptionKey.keyArn],
-    }));
+  public grantPublishTo(grantee: iam.IGrantable): iam.Grant {
+    return grantNamedStatements(grantee, [
+      { sid: 'PublishAlerts', actions: ['sns:Publish'], resourceArns: [this.topicArn] },
+      { sid: 'EncryptAlerts', actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resourceArns: [this.encryptionKey.keyArn] },
+    ]);
   }
 
   /**

@@ -11,7 +11,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { IClusterObservability } from '../cluster/cluster-observability';
+import { ClusterObservabilitySettings, IClusterObservability } from '../cluster/cluster-observability';
 import { IHyperPodCluster } from '../cluster/hyperpod-cluster';
 import { stackUniqueSuffix } from '../cluster/stack-unique-suffix';
 import { ConfigurationError } from '../core/configuration-error';
@@ -255,7 +255,7 @@ export class TrainingObservability extends Construct implements IClusterObservab
     if (props.grafana ?? true) this.grafanaWorkspace = this.createGrafana(props);
   }
 
-  public nodeSettings(): Record<string, unknown> {
+  public nodeSettings(): ClusterObservabilitySettings {
     const job = this.props.jobNotifications ?? {};
     return {
       observability: {

@@ -1,16 +1,14 @@
+import { ConfigurationError } from '../core/configuration-error';
+
 /**
  * A planner input that cannot be planned: an unknown model, GPU or instance type, or a layout that cannot run
  * (for example TP·PP·CP·DP different from the GPU count). The message says what is allowed; the CLI maps this
- * error to exit code 2.
+ * error to exit code 2. A ConfigurationError without a construct path: `field` names the input.
  */
-export class PlannerInputError extends Error {
-  /** The input that was rejected, e.g. `model` or `tp`. */
-  public readonly field: string;
-
+export class PlannerInputError extends ConfigurationError {
   constructor(field: string, problem: string) {
-    super(`${field} ${problem}`);
+    super(undefined, field, problem);
     this.name = 'PlannerInputError';
-    this.field = field;
   }
 }
 

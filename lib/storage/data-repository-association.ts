@@ -1,6 +1,7 @@
 import * as fsx from 'aws-cdk-lib/aws-fsx';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { collectConfigurationErrors } from '../core/configuration-error';
 import { requireIntegerInRange, requireMatch } from '../core/validation';
 
 /** S3 events that an association imports into, or exports from, the file system. */
@@ -73,14 +74,16 @@ export class DataRepositoryAssociation extends Construct {
 
   constructor(scope: Construct, id: string, props: DataRepositoryAssociationProps) {
     super(scope, id);
-    requireMatch(this, 'fileSystemPath', props.fileSystemPath, /^\/([A-Za-z0-9_.\-]+(\/[A-Za-z0-9_.\-]+)*)?$/,
-      "an absolute directory such as '/datasets' (letters, digits, _ . -; no trailing slash)");
     const chunk = props.importedFileChunkSizeMiB ?? 1024;
-    requireIntegerInRange(this, 'importedFileChunkSizeMiB', chunk, 1, 512000);
-    if (props.prefix !== undefined) {
-      requireMatch(this, 'prefix', props.prefix, /^(?![a-z0-9]+:\/\/)[^\\]*$/,
-        "a key prefix inside the bucket such as 'datasets/' (not an s3:// URI: the bucket is given by bucket)");
-    }
+    collectConfigurationErrors(this, () => {
+      requireMatch(this, 'fileSystemPath', props.fileSystemPath, /^\/([A-Za-z0-9_.\-]+(\/[A-Za-z0-9_.\-]+)*)?$/,
+        "an absolute directory such as '/datasets' (letters, digits, _ . -; no trailing slash)");
+      requireIntegerInRange(this, 'importedFileChunkSizeMiB', chunk, 1, 512000);
+      if (props.prefix !== undefined) {
+        requireMatch(this, 'prefix', props.prefix, /^(?![a-z0-9]+:\/\/)[^\\]*$/,
+          "a key prefix inside the bucket such as 'datasets/' (not an s3:// URI: the bucket is given by bucket)");
+      }
+    });
 
     this.fileSystemPath = props.fileSystemPath;
     this.bucket = props.bucket;

@@ -1,4 +1,4 @@
-import { Annotations, Aws, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Aws, Duration, IResource, RemovalPolicy, Resource, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as fsx from 'aws-cdk-lib/aws-fsx';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -6,7 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct, IConstruct } from 'constructs';
 import { EFA_CAPACITY_STEP_GIB, isPersistent2Capacity, PERSISTENT_2_PER_UNIT_THROUGHPUTS } from '../catalog/fsx-lustre';
-import { collectConfigurationErrors, ConfigurationError, reportError, requireProp } from '../core/configuration-error';
+import { collectConfigurationErrors, reportError, requireProp } from '../core/configuration-error';
 import { restrictGrantsToAwsServices } from '../core/key-policy';
 import { requireMatch, requireNumber, requireOneOf } from '../core/validation';
 import { ClosedSecurityGroup } from '../network/closed-security-group';
@@ -23,8 +23,8 @@ export enum LustreDataCompression {
   NONE = 'NONE',
 }
 
-/** What a cluster needs to mount a Lustre file system. */
-export interface ILustreStorage extends IConstruct, ec2.IConnectable {
+/** What a cluster needs to mount a Lustre file system: a new LustreStorage or `fromLustreStorageAttributes`. */
+export interface ILustreStorage extends IResource, ec2.IConnectable {
   /** e.g. `fs-0123456789abcdef0`. */
   readonly fileSystemId: string;
   /** e.g. `fs-0123456789abcdef0.fsx.us-east-1.amazonaws.com`. */
@@ -124,10 +124,10 @@ export const LUSTRE_PORTS = [ec2.Port.tcp(988), ec2.Port.tcpRange(1018, 1023)];
  * with its own security group open on the Lustre ports to the cluster, optional EFA, and S3 data repository
  * associations (`addDataRepository`) to buckets for datasets and checkpoints.
  */
-export class LustreStorage extends Construct implements ILustreStorage {
+export class LustreStorage extends Resource implements ILustreStorage {
   /** Mount an existing file system. */
   public static fromLustreStorageAttributes(scope: Construct, id: string, attrs: LustreStorageAttributes): ILustreStorage {
-    class Imported extends Construct implements ILustreStorage {
+    class Imported extends Resource implements ILustreStorage {
       public readonly fileSystemId = attrs.fileSystemId;
       public readonly dnsName = attrs.dnsName;
       public readonly mountName = attrs.mountName;
@@ -159,7 +159,7 @@ export class LustreStorage extends Construct implements ILustreStorage {
 
   constructor(scope: Construct, id: string, props: LustreStorageProps) {
     super(scope, id);
-    const network = requireProp(this, 'network', props.network, 'the TrainingNetwork or fromNetworkAttributes the file system lives in');
+    const network = requireProp(this, 'network', props.network, 'the TrainingNetwork or TrainingNetwork.fromTrainingNetworkAttributes the file system lives in');
     const capacity = props.storageCapacityGiB ?? 4800;
     const perUnit = props.perUnitThroughputMBps ?? 250;
     const efa = props.efaEnabled ?? false;
@@ -238,12 +238,14 @@ export class LustreStorage extends Construct implements ILustreStorage {
    */
   public addDataRepository(options: DataRepositoryOptions): DataRepositoryAssociation {
     const index = this.repositories.length;
-    if (index >= MAX_DATA_REPOSITORIES) {
-      throw new ConfigurationError(this, `dataRepositories[${index}]`,
-        `exceeds the limit of ${MAX_DATA_REPOSITORIES} data repository associations per file system, `
-        + `got one more for '${options.fileSystemPath}'`);
-    }
-    this.checkNoOverlap(options.fileSystemPath, options.bucket, normalisePrefix(options.prefix ?? options.fileSystemPath));
+    collectConfigurationErrors(this, () => {
+      if (index >= MAX_DATA_REPOSITORIES) {
+        reportError(this, `dataRepositories[${index}]`,
+          `exceeds the limit of ${MAX_DATA_REPOSITORIES} data repository associations per file system, `
+          + `got one more for '${options.fileSystemPath}'`);
+      }
+      this.checkNoOverlap(options.fileSystemPath, options.bucket, normalisePrefix(options.prefix ?? options.fileSystemPath));
+    });
     const id = `DataRepository${options.fileSystemPath.replace(/[^A-Za-z0-9]/g, '') || 'Root'}`;
     const association = new DataRepositoryAssociation(this, this.node.tryFindChild(id) ? `${id}${index}` : id, {
       ...options,
@@ -259,13 +261,15 @@ export class LustreStorage extends Construct implements ILustreStorage {
   private checkNoOverlap(fileSystemPath: string, bucket: s3.IBucket, prefix: string): void {
     for (const existing of this.repositories) {
       if (nests(existing.fileSystemPath, fileSystemPath, '/')) {
-        throw new ConfigurationError(this, 'dataRepositories.fileSystemPath',
+        reportError(this, 'dataRepositories.fileSystemPath',
           `must not repeat or nest across associations, got '${fileSystemPath}' overlapping '${existing.fileSystemPath}'`);
+        return;
       }
       if (existing.bucket.bucketName === bucket.bucketName && nests(existing.prefix, prefix, '/')) {
-        throw new ConfigurationError(this, 'dataRepositories.prefix',
+        reportError(this, 'dataRepositories.prefix',
           `must not repeat or nest within a bucket, got 's3://${bucket.bucketName}/${prefix}' `
           + `overlapping '${existing.dataRepositoryPath}'`);
+        return;
       }
     }
   }

@@ -8,10 +8,11 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import {
-  DataRepositoryEvent, DeepHealthCheck, HyperPodCluster, HyperPodClusterProps, LIFECYCLE_SCRIPTS_DIR, LustreStorage, NodeRecovery,
+  configurationProblems, DataRepositoryEvent, DeepHealthCheck, HyperPodCluster, HyperPodClusterProps, IClusterObservability,
+  LIFECYCLE_SCRIPTS_DIR, LustreStorage, NodeMetricsSettings, NodeRecovery,
   SlurmConfigStrategy, TrainingNetwork,
 } from '../../lib';
-import { testStack } from '../util';
+import { testApp, testStack } from '../util';
 
 interface Built { stack: Stack; cluster: HyperPodCluster; network: TrainingNetwork; storage: LustreStorage; template: Template }
 
@@ -31,6 +32,24 @@ function build(props: Partial<HyperPodClusterProps> = {}, networkAz?: string, pr
   });
   prepare?.(cluster);
   return { stack, cluster, network, storage, template: Template.fromStack(stack) };
+}
+
+/** The configuration problems `cdk synth` would list for a cluster built with `props`. */
+function problems(props: Partial<HyperPodClusterProps>, networkAz?: string): string[] {
+  const stack = testStack();
+  const network = new TrainingNetwork(stack, 'Network', {
+    plannedNodes: [{ instanceType: 'ml.m5.xlarge', count: 2 }, { instanceType: 'ml.p5.48xlarge', count: 4 }],
+    availabilityZoneId: networkAz,
+  });
+  const storage = new LustreStorage(stack, 'Storage', { network, storageCapacityGiB: 1200 });
+  new HyperPodCluster(stack, 'Cluster', {
+    network,
+    storage,
+    controllerGroup: { instanceType: 'ml.m5.xlarge' },
+    computeGroups: [{ name: 'gpu', instanceType: 'ml.p5.48xlarge', count: 4 }],
+    ...props,
+  });
+  return configurationProblems(stack);
 }
 
 function groups(template: Template): Array<Record<string, any>> {
@@ -194,6 +213,14 @@ describe('HyperPodCluster defaults', () => {
       Resource: stack.resolve(cluster.lifecycleScripts.bucket.bucketArn) });
   });
 
+  test('LifecycleScripts.grantRead returns the grant with its two named statements', () => {
+    const s = testStack();
+    const role = new iam.Role(s, 'Reader', { assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com') });
+    const grant = cluster.lifecycleScripts.grantRead(role);
+    expect(grant.success).toBe(true);
+    expect(grant.principalStatements.map((x) => x.sid)).toEqual(['ListLifecycleScripts', 'ReadLifecycleScripts']);
+  });
+
   test('cdk-nag: no unacknowledged findings', () => {
     const report = new AwsSolutionsChecks().validateScope(stack);
     expect(report.violations.map((v) => `${v.ruleName} ${v.violatingResources.map((r) => r.constructPath).join()}`)).toEqual([]);
@@ -279,7 +306,26 @@ describe('HyperPodCluster options', () => {
     expect(bySid.DataRepositoryKey1).toMatchObject({ Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: key });
     // The exported directory is where jobs write: the controller makes it writable by every user.
     expect(settingsOf(stack, template).fsx.userDirectories).toEqual(['users', 'checkpoints']);
-    expect(new AwsSolutionsChecks().validateScope(stack).violations.filter((v) => v.ruleName === 'AwsSolutions-IAM5')).toEqual([]);
+    expect(new AwsSolutionsChecks().validateScope(stack).violations.filter((v) => v.ruleName.startsWith('AwsSolutions-IAM5'))).toEqual([]);
+  });
+
+  test.each([
+    ['an environment-agnostic stack', undefined],
+    ['a concrete environment', { account: '111122223333', region: 'us-east-1' }],
+  ])('an imported bucket behind a data repository leaves no IAM5 finding, in %s', (_name, env) => {
+    const stack = new Stack(testApp(), 'Test', { env });
+    const network = new TrainingNetwork(stack, 'Network', {
+      plannedNodes: [{ instanceType: 'ml.p5.48xlarge', count: 2 }], availabilityZoneId: 'use1-az6',
+    });
+    const storage = new LustreStorage(stack, 'Storage', { network, storageCapacityGiB: 1200 });
+    const team = s3.Bucket.fromBucketName(stack, 'TeamData', 'team-datasets-111122223333');
+    storage.addDataRepository({ fileSystemPath: '/team', bucket: team, prefix: 'corpora/' });
+    new HyperPodCluster(stack, 'Cluster', {
+      network, storage, controllerGroup: { instanceType: 'ml.m5.xlarge' },
+      computeGroups: [{ name: 'gpu', instanceType: 'ml.p5.48xlarge', count: 2 }],
+    });
+    const findings = new AwsSolutionsChecks().validateScope(stack).violations.filter((v) => v.ruleName.startsWith('AwsSolutions-IAM5'));
+    expect(findings.map((v) => v.violatingResources.map((r) => `${r.constructPath} ${r.locations}`))).toEqual([]);
   });
 
   test('a single GPU node gets InstanceStress only', () => {
@@ -329,15 +375,19 @@ describe('HyperPodCluster options', () => {
 
   test('an observability partner adds its settings for the nodes and is handed the cluster', () => {
     const monitored: HyperPodCluster[] = [];
-    const observability = {
-      nodeSettings: () => ({ observability: { remoteWriteUrl: 'https://aps.example/api/v1/remote_write' }, jobNotifications: null }),
-      monitor: (c: any) => { monitored.push(c); },
+    const metrics: NodeMetricsSettings = {
+      remoteWriteUrl: 'https://aps.example/api/v1/remote_write', region: 'us-east-1', scrapeIntervalSeconds: 30,
+      images: { collector: 'c:1', nodeExporter: 'n:1', dcgmExporter: 'd:1' },
+    };
+    const observability: IClusterObservability = {
+      nodeSettings: () => ({ observability: metrics }),
+      monitor: (c) => { monitored.push(c as HyperPodCluster); },
     };
     const { stack, cluster, template } = build({ observability });
     expect(monitored).toEqual([cluster]);
-    expect(settingsOf(stack, template)).toMatchObject({
-      observability: { remoteWriteUrl: 'https://aps.example/api/v1/remote_write' }, jobNotifications: null, schemaVersion: 1,
-    });
+    const settings = settingsOf(stack, template);
+    expect(settings).toMatchObject({ observability: metrics, schemaVersion: 1 });
+    expect(settings).not.toHaveProperty('jobNotifications');
   });
 
   test('an imported file system gets the Lustre rules from the cluster security group', () => {
@@ -357,11 +407,19 @@ describe('HyperPodCluster options', () => {
     template.hasResourceProperties('AWS::EC2::SecurityGroupEgress', { DestinationSecurityGroupId: 'sg-fsx', FromPort: 1018, ToPort: 1023 });
   });
 
-  test('fromClusterAttributes exposes name, ARN, roles and security group', () => {
+  test('the deprecated fromClusterAttributes is fromHyperPodClusterAttributes', () => {
     const stack = testStack();
     const role = iam.Role.fromRoleArn(stack, 'Role', 'arn:aws:iam::111122223333:role/hp');
     const sg = ec2.SecurityGroup.fromSecurityGroupId(stack, 'Sg', 'sg-1');
     const imported = HyperPodCluster.fromClusterAttributes(stack, 'Imported', { clusterName: 'existing', executionRole: role, securityGroup: sg });
+    expect([imported.clusterName, imported.executionRole, imported.stack]).toEqual(['existing', role, stack]);
+  });
+
+  test('fromHyperPodClusterAttributes exposes name, ARN, roles and security group', () => {
+    const stack = testStack();
+    const role = iam.Role.fromRoleArn(stack, 'Role', 'arn:aws:iam::111122223333:role/hp');
+    const sg = ec2.SecurityGroup.fromSecurityGroupId(stack, 'Sg', 'sg-1');
+    const imported = HyperPodCluster.fromHyperPodClusterAttributes(stack, 'Imported', { clusterName: 'existing', executionRole: role, securityGroup: sg });
     expect(imported.clusterName).toBe('existing');
     expect(stack.resolve(imported.clusterArn)).toEqual({ 'Fn::Join': ['', [
       'arn:', { Ref: 'AWS::Partition' }, ':sagemaker:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':cluster/existing',
@@ -423,11 +481,25 @@ describe('HyperPodCluster validation', () => {
     ['a preload parallelism of 0', { preloadParallelism: 0 }, 'Test/Cluster: preloadParallelism must be an integer from 1 to 256, got 0'],
   ];
   test.each(cases)('refuses %s', (_name, props, message) => {
-    expect(() => build(props)).toThrow(message);
+    expect(problems(props)).toEqual([typeof message === 'string' ? message : expect.stringMatching(message)]);
+  });
+
+  test('lists every mistake at once, and the synth fails on them', () => {
+    const mistakes = {
+      clusterName: 'my cluster', mountPath: 'fsx',
+      computeGroups: [{ ...gpu, instanceType: 'ml.p5.48xlarg' }, { ...gpu, name: 'eval', count: 0 }],
+    };
+    expect(problems(mistakes)).toEqual([
+      expect.stringMatching(/^Test\/Cluster: clusterName must be letters/),
+      expect.stringMatching(/^Test\/Cluster: computeGroups\[0\]\.instanceType must be a HyperPod instance type .*got 'ml\.p5\.48xlarg'$/),
+      'Test/Cluster: computeGroups[1].count must be an integer from 1 to 10000, got 0',
+      "Test/Cluster: mountPath must be an absolute path such as '/fsx', got 'fsx'",
+    ]);
+    expect(() => build(mistakes)).toThrow(/Validation failed/);
   });
 
   test.each([
-    ['network', 'the TrainingNetwork or fromNetworkAttributes the nodes run in'],
+    ['network', 'the TrainingNetwork or TrainingNetwork.fromTrainingNetworkAttributes the nodes run in'],
     ['controllerGroup', "the Slurm controller's instance group, e.g. { instanceType: 'ml.m5.xlarge' }"],
     ['computeGroups', "a list of compute groups, e.g. [{ name: 'gpu', instanceType: 'ml.p5.48xlarge', count: 2 }]"],
   ])('a missing %s is named, not "Cannot read properties of undefined"', (field, expected) => {
@@ -435,8 +507,8 @@ describe('HyperPodCluster validation', () => {
   });
 
   test('refuses a training plan in another AZ than the subnet', () => {
-    expect(() => build({
+    expect(problems({
       computeGroups: [{ ...gpu, trainingPlanAvailabilityZoneId: 'use1-az4' }],
-    }, 'use1-az6')).toThrow("Test/Cluster: gpu.trainingPlanAvailabilityZoneId must match the AZ of the group's subnet (use1-az6): the training plan's capacity is in use1-az4");
+    }, 'use1-az6')).toEqual(["Test/Cluster: gpu.trainingPlanAvailabilityZoneId must match the AZ of the group's subnet (use1-az6): the training plan's capacity is in use1-az4"]);
   });
 });

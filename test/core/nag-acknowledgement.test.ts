@@ -23,7 +23,7 @@ function platform(stack: Stack): void {
   const computeSubnet = ec2.Subnet.fromSubnetAttributes(stack, 'Subnet', {
     subnetId: 'subnet-0123456789abcdef0', availabilityZone: 'us-east-1a', routeTableId: 'rtb-0123456789abcdef0', ipv4CidrBlock: '10.1.0.0/21',
   });
-  const network = TrainingNetwork.fromNetworkAttributes(stack, 'Network', {
+  const network = TrainingNetwork.fromTrainingNetworkAttributes(stack, 'Network', {
     vpc, computeSubnet, efaSecurityGroup: new EfaSecurityGroup(stack, 'Efa', { vpc }), availabilityZoneId: 'use1-az6',
   });
   const storage = new LustreStorage(stack, 'Storage', { network, storageCapacityGiB: 2400 });

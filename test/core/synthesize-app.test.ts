@@ -3,7 +3,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Stack } from 'aws-cdk-lib';
-import { LustreStorage, LustreStorageProps, synthesizeApp, TrainingNetwork } from '../../lib';
+import {
+  ConfigurationError, findModel, HyperPodCluster, HyperPodClusterProps, LustreStorage, LustreStorageProps, PlannerInputError, synthesizeApp,
+  TrainingNetwork,
+} from '../../lib';
 
 const ROOT = path.join(__dirname, '..', '..');
 
@@ -22,7 +25,7 @@ describe('synthesizeApp: every configuration problem at once, one line each', ()
       expect(lines.slice(0, 3)).toEqual([
         "Platform/Network: availabilityZoneId must be an Availability Zone ID such as 'use1-az6', got 'us-east-1a'",
         "Platform/Storage: perUnitThroughputMBps must be a number, got string '250'",
-        "Platform/Storage: weeklyMaintenanceStartTime must be 'd:HH:MM' in UTC, d from 1 (Monday) to 7, e.g. '7:02:30', got 'Sun 02:00'",
+        expect.stringMatching(/^Platform\/Cluster: computeGroups\[0\]\.instanceType must be a HyperPod instance type \(ml\.p4d\.24xlarge, .*\), got 'ml\.p5\.48xlarg'$/),
       ]);
       // What remains is the CLI's own one-line verdict.
       expect(lines.slice(3)).toEqual([expect.stringMatching(/Subprocess exited with error 1$/)]);
@@ -37,8 +40,34 @@ describe('synthesizeApp: every configuration problem at once, one line each', ()
     const lines: string[] = [];
     const app = synthesizeApp((a) => { new LustreStorage(new Stack(a, 'S'), 'Storage', {} as LustreStorageProps); }, { report: (l) => lines.push(l) });
     expect(app).toBeUndefined();
-    expect(lines).toEqual(['S/Storage: network is required (the TrainingNetwork or fromNetworkAttributes the file system lives in), got undefined']);
+    expect(lines).toEqual(['S/Storage: network is required (the TrainingNetwork or TrainingNetwork.fromTrainingNetworkAttributes the file system lives in), got undefined']);
     expect(process.exitCode).toBe(1);
+  });
+
+  test('problems recorded before a construct throws are listed with the thrown one', () => {
+    const lines: string[] = [];
+    synthesizeApp((a) => {
+      const stack = new Stack(a, 'S');
+      const network = new TrainingNetwork(stack, 'Network', {
+        plannedNodes: [{ instanceType: 'ml.p5.48xlarge', count: 2 }], availabilityZoneId: 'us-east-1a',
+      });
+      new HyperPodCluster(stack, 'Cluster', { network, computeGroups: [] } as unknown as HyperPodClusterProps);
+    }, { report: (l) => lines.push(l) });
+    expect(lines).toEqual([
+      "S/Network: availabilityZoneId must be an Availability Zone ID such as 'use1-az6', got 'us-east-1a'",
+      "S/Cluster: controllerGroup is required (the Slurm controller's instance group, e.g. { instanceType: 'ml.m5.xlarge' }), got undefined",
+    ]);
+  });
+
+  test('an error that is not a configuration error is rethrown, after the problems already recorded', () => {
+    const lines: string[] = [];
+    expect(() => synthesizeApp((a) => {
+      new TrainingNetwork(new Stack(a, 'S'), 'Network', {
+        plannedNodes: [{ instanceType: 'ml.p5.48xlarge', count: 2 }], availabilityZoneId: 'us-east-1a',
+      });
+      throw new Error('a bug');
+    }, { report: (l) => lines.push(l) })).toThrow('a bug');
+    expect(lines).toEqual(["S/Network: availabilityZoneId must be an Availability Zone ID such as 'use1-az6', got 'us-east-1a'"]);
   });
 
   test('a valid app is synthesized', () => {
@@ -53,5 +82,22 @@ describe('synthesizeApp: every configuration problem at once, one line each', ()
     } finally {
       fs.rmSync(outdir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('one error type', () => {
+  test('a planner input error is a ConfigurationError with its field, message unchanged, and one line under synthesizeApp', () => {
+    const error = new PlannerInputError('tp', 'must be a positive integer, got 0');
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect([error.name, error.field, error.constructPath, error.message]).toEqual(['PlannerInputError', 'tp', undefined, 'tp must be a positive integer, got 0']);
+    const lines: string[] = [];
+    synthesizeApp(() => { findModel('llama-9000'); }, { report: (l) => lines.push(l) });
+    expect(lines).toEqual([expect.stringMatching(/^model must be one of .*got 'llama-9000'/)]);
+    process.exitCode = undefined;
+  });
+
+  test('a construct\'s error names its path and field', () => {
+    const error = new ConfigurationError(new Stack(undefined, 'S'), 'storageCapacityGiB', 'must be 1200, got 3000');
+    expect([error.constructPath, error.field, error.message]).toEqual(['S', 'storageCapacityGiB', 'S: storageCapacityGiB must be 1200, got 3000']);
   });
 });

@@ -7,7 +7,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { CfnEndpoint } from 'aws-cdk-lib/aws-sagemaker';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { DataCaptureMode, ModelEndpoint, ModelEndpointProps } from '../../lib/inference/model-endpoint';
+import { DataCaptureMode, IModelEndpoint, ModelEndpoint, ModelEndpointProps } from '../../lib/inference/model-endpoint';
 import { AccessLogsBucket } from '../../lib/storage/access-logs-bucket';
 import { TrainingBucket } from '../../lib/storage/training-bucket';
 import { testApp, testStack } from '../util';
@@ -176,7 +176,9 @@ describe('ModelEndpoint defaults: a prefix of uncompressed weights in an encrypt
   test('grantInvoke allows InvokeEndpoint and InvokeEndpointWithResponseStream on this endpoint only', () => {
     const s = testStack();
     const client = new iam.Role(s, 'Client', { assumedBy: new iam.AccountRootPrincipal() });
-    const { endpoint: e, template: t } = build({}, s, (served) => served.grantInvoke(client));
+    let grant: iam.Grant | undefined;
+    const { endpoint: e, template: t } = build({}, s, (served) => { grant = served.grantInvoke(client); });
+    expect(grant?.success).toBe(true);
     t.hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: s.getLogicalId(client.node.defaultChild as iam.CfnRole) }],
       PolicyDocument: {
@@ -187,6 +189,27 @@ describe('ModelEndpoint defaults: a prefix of uncompressed weights in an encrypt
         }],
       },
     });
+  });
+});
+
+describe('ModelEndpoint imported', () => {
+  test('fromModelEndpointAttributes builds the ARN from the name, and grants invoke on it', () => {
+    const stack = testStack();
+    const client = new iam.Role(stack, 'Client', { assumedBy: new iam.AccountRootPrincipal() });
+    const endpoint: IModelEndpoint = ModelEndpoint.fromModelEndpointAttributes(stack, 'Served', { endpointName: 'swallow-70b' });
+    expect(stack.resolve(endpoint.endpointArn)).toEqual({ 'Fn::Join': ['', [
+      'arn:', { Ref: 'AWS::Partition' }, ':sagemaker:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':endpoint/swallow-70b',
+    ]] });
+    expect(endpoint.grantInvoke(client).success).toBe(true);
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: [{
+      Effect: 'Allow', Action: ['sagemaker:InvokeEndpoint', 'sagemaker:InvokeEndpointWithResponseStream'],
+      Resource: stack.resolve(endpoint.endpointArn),
+    }] } });
+  });
+
+  test('a given ARN is kept', () => {
+    const arn = 'arn:aws:sagemaker:us-east-1:111122223333:endpoint/swallow-70b';
+    expect(ModelEndpoint.fromModelEndpointAttributes(testStack(), 'Served', { endpointName: 'swallow-70b', endpointArn: arn }).endpointArn).toBe(arn);
   });
 });
 

@@ -223,13 +223,15 @@ describe('TrainingNetwork with an existing VPC', () => {
     Template.fromStack(stack).hasResourceProperties('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway', RouteTableIds: ['rtb-private'] });
   });
 
-  test('fromNetworkAttributes exposes what it was given', () => {
+  test('fromTrainingNetworkAttributes exposes what it was given; the deprecated fromNetworkAttributes is the same', () => {
     const stack = testStack();
     const vpc = existing(stack);
     const subnet = ec2.Subnet.fromSubnetId(stack, 'Sub', 'subnet-1');
     const sg = ec2.SecurityGroup.fromSecurityGroupId(stack, 'Sg', 'sg-1');
-    const network = TrainingNetwork.fromNetworkAttributes(stack, 'Imported', { vpc, computeSubnet: subnet, efaSecurityGroup: sg });
+    const network = TrainingNetwork.fromTrainingNetworkAttributes(stack, 'Imported', { vpc, computeSubnet: subnet, efaSecurityGroup: sg });
     expect([network.vpc, network.computeSubnet, network.efaSecurityGroup]).toEqual([vpc, subnet, sg]);
+    const old = TrainingNetwork.fromNetworkAttributes(stack, 'Old', { vpc, computeSubnet: subnet, efaSecurityGroup: sg });
+    expect([old.vpc, old.computeSubnet, old.efaSecurityGroup]).toEqual([vpc, subnet, sg]);
   });
 });
 

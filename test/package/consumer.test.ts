@@ -37,7 +37,7 @@ app.synth();
 `;
 
 // A platform team's app: a concrete account and region, the network team's VPC and subnet, a checkpoints bucket
-// with its own KMS key, and AwsSolutions as a validation plugin (a finding fails the synth). Public API only: no
+// with its own KMS key, the data team's imported bucket, and AwsSolutions as a validation plugin (a finding fails the synth). Public API only: no
 // construct ids of the library's internals.
 const TEAM_APP = `
 import { App, Stack, Validations } from 'aws-cdk-lib';
@@ -70,6 +70,9 @@ const checkpoints = new s3.Bucket(stack, 'Checkpoints', {
 });
 const storage = new LustreStorage(stack, 'Storage', { network, storageCapacityGiB: 2400, checkpointsBucket: checkpoints });
 storage.addDataRepository({ fileSystemPath: '/checkpoints', bucket: checkpoints });
+// The data team's corpus bucket, imported by name: its data repository's grants are acknowledged too.
+const corpora = s3.Bucket.fromBucketName(stack, 'Corpora', 'team-corpora-111122223333');
+storage.addDataRepository({ fileSystemPath: '/corpora', bucket: corpora, prefix: 'tokenized/' });
 const observability = new TrainingObservability(stack, 'Observability', { grafana: false });
 new HyperPodCluster(stack, 'Cluster', {
   network, storage, observability,

@@ -286,7 +286,7 @@ describe('LustreStorage validation', () => {
 
   test('a missing network is named, not "Cannot read properties of undefined"', () => {
     expect(() => new LustreStorage(testStack(), 'Storage', {} as LustreStorageProps)).toThrow(
-      'Test/Storage: network is required (the TrainingNetwork or fromNetworkAttributes the file system lives in), got undefined');
+      'Test/Storage: network is required (the TrainingNetwork or TrainingNetwork.fromTrainingNetworkAttributes the file system lives in), got undefined');
   });
 
   test('a noncurrent-version expiration for a brought checkpoints bucket is an error, not ignored', () => {
@@ -329,10 +329,11 @@ describe('LustreStorage validation', () => {
     const network = new TrainingNetwork(stack, 'Network', { plannedNodes: [{ instanceType: 'ml.p5.48xlarge', count: 4 }] });
     const other = new TrainingNetwork(stack, 'Other', { plannedNodes: [{ instanceType: 'ml.p5.48xlarge', count: 4 }] });
     const storage = new LustreStorage(stack, 'Storage', { network: other });
-    expect(() => new HyperPodCluster(stack, 'Cluster', {
+    new HyperPodCluster(stack, 'Cluster', {
       network, storage, controllerGroup: { instanceType: 'ml.m5.xlarge' }, computeGroups: [{ name: 'gpu', instanceType: 'ml.p5.48xlarge', count: 4 }],
-    })).toThrow("Test/Cluster: storage must be in the cluster's VPC Test/Network/Vpc: FSx for Lustre is mounted over the compute subnet, "
-      + 'got a file system in Test/Other/Vpc (Test/Storage)');
+    });
+    expect(configurationProblems(stack)).toEqual(["Test/Cluster: storage must be in the cluster's VPC Test/Network/Vpc: FSx for Lustre is "
+      + 'mounted over the compute subnet, got a file system in Test/Other/Vpc (Test/Storage)']);
   });
 
   test('an imported file system with a known VPC is checked too', () => {
@@ -343,57 +344,55 @@ describe('LustreStorage validation', () => {
       securityGroup: ec2.SecurityGroup.fromSecurityGroupId(stack, 'FsxSg', 'sg-0123456789abcdef0'),
       vpc: ec2.Vpc.fromVpcAttributes(stack, 'FsxVpc', { vpcId: 'vpc-0aaaaaaaaaaaaaaaa', availabilityZones: ['us-east-1a'] }),
     });
-    expect(() => new HyperPodCluster(stack, 'Cluster', {
+    new HyperPodCluster(stack, 'Cluster', {
       network, storage, controllerGroup: { instanceType: 'ml.m5.xlarge' }, computeGroups: [{ name: 'gpu', instanceType: 'ml.p5.48xlarge', count: 4 }],
-    })).toThrow(/storage must be in the cluster's VPC Test\/Network\/Vpc.*got a file system in vpc-0aaaaaaaaaaaaaaaa/);
+    });
+    expect(configurationProblems(stack)).toEqual([
+      expect.stringMatching(/storage must be in the cluster's VPC Test\/Network\/Vpc.*got a file system in vpc-0aaaaaaaaaaaaaaaa/)]);
   });
 
-  function addAll(...repos: Array<Partial<DataRepositoryOptions>>): void {
-    const { storage } = build();
+  /** The problems `cdk synth` lists after adding these associations. */
+  function addAll(...repos: Array<Partial<DataRepositoryOptions>>): string[] {
+    const { stack, storage } = build();
     for (const repo of repos) {
       storage.addDataRepository({ fileSystemPath: '/x', bucket: storage.datasetsBucket, ...repo });
     }
+    return configurationProblems(stack);
   }
 
   test('refuses a ninth association', () => {
     const nine = Array.from({ length: 9 }, (_, i) => ({ fileSystemPath: `/d${i}` }));
-    expect(() => addAll(...nine)).toThrow(
-      "Test/Storage: dataRepositories[8] exceeds the limit of 8 data repository associations per file system, got one more for '/d8'");
+    expect(addAll(...nine)).toEqual(["Test/Storage: dataRepositories[8] exceeds the limit of 8 data repository associations per file system, got one more for '/d8'"]);
   });
 
   test('refuses a repeated file-system path', () => {
-    expect(() => addAll({ fileSystemPath: '/data', prefix: 'a' }, { fileSystemPath: '/data', prefix: 'b' })).toThrow(
-      "Test/Storage: dataRepositories.fileSystemPath must not repeat or nest across associations, got '/data' overlapping '/data'");
+    expect(addAll({ fileSystemPath: '/data', prefix: 'a' }, { fileSystemPath: '/data', prefix: 'b' })).toEqual(["Test/Storage: dataRepositories.fileSystemPath must not repeat or nest across associations, got '/data' overlapping '/data'"]);
   });
 
   test('refuses a nested file-system path', () => {
-    expect(() => addAll({ fileSystemPath: '/data', prefix: 'a' }, { fileSystemPath: '/data/sub', prefix: 'b' })).toThrow(
-      "got '/data/sub' overlapping '/data'");
+    expect(addAll({ fileSystemPath: '/data', prefix: 'a' }, { fileSystemPath: '/data/sub', prefix: 'b' })).toEqual([expect.stringContaining("got '/data/sub' overlapping '/data'")]);
   });
 
   test('accepts sibling paths that share a name prefix', () => {
-    expect(() => addAll({ fileSystemPath: '/data' }, { fileSystemPath: '/data2' })).not.toThrow();
+    expect(addAll({ fileSystemPath: '/data' }, { fileSystemPath: '/data2' })).toEqual([]);
   });
 
   test('refuses a nested S3 prefix in the same bucket', () => {
-    expect(() => addAll({ fileSystemPath: '/a', prefix: 'corpus/' }, { fileSystemPath: '/b', prefix: 'corpus/ja' })).toThrow(
-      /Test\/Storage: dataRepositories.prefix must not repeat or nest within a bucket, got 's3:\/\/.*\/corpus\/ja\/' overlapping 's3:\/\/.*\/corpus\/'/);
+    expect(addAll({ fileSystemPath: '/a', prefix: 'corpus/' }, { fileSystemPath: '/b', prefix: 'corpus/ja' })).toEqual([expect.stringMatching(/Test\/Storage: dataRepositories.prefix must not repeat or nest within a bucket, got 's3:\/\/.*\/corpus\/ja\/' overlapping 's3:\/\/.*\/corpus\/'/)]);
   });
 
   test('refuses a path that is not an absolute directory', () => {
-    expect(() => addAll({ fileSystemPath: 'datasets' })).toThrow(
-      "Test/Storage/DataRepositorydatasets: fileSystemPath must be an absolute directory such as '/datasets' (letters, digits, _ . -; no trailing slash), got 'datasets'");
-    expect(() => addAll({ fileSystemPath: '/datasets/' })).toThrow("got '/datasets/'");
+    expect(addAll({ fileSystemPath: 'datasets' })).toEqual([
+      "Test/Storage/DataRepositorydatasets: fileSystemPath must be an absolute directory such as '/datasets' (letters, digits, _ . -; no trailing slash), got 'datasets'"]);
+    expect(addAll({ fileSystemPath: '/datasets/' })).toEqual([expect.stringContaining("got '/datasets/'")]);
   });
 
   test('refuses an S3 URI given as a prefix (it would become s3://bucket/s3://…)', () => {
-    expect(() => addAll({ prefix: 's3://other-bucket/datasets/' })).toThrow(
-      "Test/Storage/DataRepositoryx: prefix must be a key prefix inside the bucket such as 'datasets/' (not an s3:// URI: "
-      + "the bucket is given by bucket), got 's3://other-bucket/datasets/'");
+    expect(addAll({ prefix: 's3://other-bucket/datasets/' })).toEqual(["Test/Storage/DataRepositoryx: prefix must be a key prefix inside the bucket such as 'datasets/' (not an s3:// URI: "
+      + "the bucket is given by bucket), got 's3://other-bucket/datasets/'"]);
   });
 
   test('refuses a chunk size outside 1-512000 MiB', () => {
-    expect(() => addAll({ importedFileChunkSizeMiB: 0 })).toThrow(
-      'Test/Storage/DataRepositoryx: importedFileChunkSizeMiB must be an integer from 1 to 512000, got 0');
+    expect(addAll({ importedFileChunkSizeMiB: 0 })).toEqual(['Test/Storage/DataRepositoryx: importedFileChunkSizeMiB must be an integer from 1 to 512000, got 0']);
   });
 });
