@@ -1,4 +1,4 @@
-import { IConstruct } from 'constructs';
+import type { IConstruct } from 'constructs';
 
 /**
  * A configuration that cannot work, refused at `cdk synth`: the one error type of this library, thrown by
