@@ -125,7 +125,13 @@ export class TrainingPlatformStack extends Stack {
       storageCapacityGiB: profile.fsxStorageCapacityGiB,
       perUnitThroughputMBps: profile.fsxPerUnitThroughputMBps,
     });
-    storage.addDataRepository({ fileSystemPath: '/datasets', bucket: storage.datasetsBucket });
+    // Tokenized data written under /fsx/datasets (the tokenize job) reaches S3 as it is written; raw data uploaded to
+    // the bucket appears on FSx. Deletions on FSx are not exported: the bucket keeps what was removed to make room.
+    storage.addDataRepository({
+      fileSystemPath: '/datasets',
+      bucket: storage.datasetsBucket,
+      autoExportEvents: [DataRepositoryEvent.NEW, DataRepositoryEvent.CHANGED],
+    });
     // Checkpoints flow to S3 as they are written; removing one from FSx (to make room) keeps it in S3.
     storage.addDataRepository({
       fileSystemPath: '/checkpoints',

@@ -41,12 +41,14 @@ describe('profiles', () => {
     const template = Template.fromStack(stack);
     expect(stack.network.requiredAddresses).toBeGreaterThan(32 * 32);
     template.hasResourceProperties('AWS::EC2::Subnet', { CidrBlock: '10.0.0.0/21' });
-    template.hasResourceProperties('AWS::FSx::DataRepositoryAssociation', { FileSystemPath: '/datasets', S3: { AutoExportPolicy: Match.absent() } });
-    template.hasResourceProperties('AWS::FSx::DataRepositoryAssociation', {
-      FileSystemPath: '/checkpoints',
-      // Deletions are not exported: a checkpoint removed from FSx to make room stays in S3.
-      S3: { AutoExportPolicy: { Events: ['NEW', 'CHANGED'] }, AutoImportPolicy: { Events: ['NEW', 'CHANGED', 'DELETED'] } },
-    });
+    // Both export what is written on FSx (tokenized data, checkpoints), but not deletions: a file removed from FSx to
+    // make room stays in S3.
+    for (const fileSystemPath of ['/datasets', '/checkpoints']) {
+      template.hasResourceProperties('AWS::FSx::DataRepositoryAssociation', {
+        FileSystemPath: fileSystemPath,
+        S3: { AutoExportPolicy: { Events: ['NEW', 'CHANGED'] }, AutoImportPolicy: { Events: ['NEW', 'CHANGED', 'DELETED'] } },
+      });
+    }
     template.resourcePropertiesCountIs('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Interface' }, 12);
   });
 
