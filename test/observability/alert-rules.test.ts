@@ -6,6 +6,7 @@ import { Duration, Token } from 'aws-cdk-lib';
 import { AlertThresholds, DEFAULT_ALERT_THRESHOLDS, renderAlertRules } from '../../lib/observability/alert-rules';
 import { DASHBOARDS_DIR } from '../../lib/observability/grafana-dashboards';
 import { metricNames } from './promql';
+import { parseRuleGroups } from './rule-file';
 import { ruleGroupOrder } from './scenarios';
 import { SCENARIOS } from './straggler-scenarios';
 
@@ -23,14 +24,14 @@ const ALERTS = [
   'GpuThermalThrottling', 'GpuPowerThrottling', 'GpuTemperatureHigh', 'GpuTemperatureCritical', 'EfaRdmaErrors',
   'EfaUnresponsiveRemote', 'ScrapeTargetDown', 'NodeDown', 'DiskNearlyFull', 'DiskFull', 'NodeDegraded',
   'StragglerHostBound', 'StragglerComputeBound', 'StragglerNetworkBound', 'StragglerNetworkRetransmits',
-  'StragglerIntermittent', 'JobThroughputBelowPlan', 'StragglerRankReported', 'TrainingHang', 'TrainingStalled',
+  'StragglerIntermittent', 'TrainingHang', 'TrainingStalled', 'JobThroughputBelowPlan', 'StragglerRankReported',
   'TrainingNoProgress', 'TrainingLossInvalid', 'TrainingLossSpike', 'CheckpointOverdue', 'SlurmNodeUnavailable',
   'SlurmControllerDown', 'GpusMissing', 'EfaDevicesMissing', 'TextfileMetricsStale', 'Watchdog',
 ];
 const JOB_ALERTS = ['JobThroughputBelowPlan', 'StragglerRankReported', 'TrainingHang', 'TrainingStalled',
   'TrainingNoProgress', 'TrainingLossInvalid', 'TrainingLossSpike', 'CheckpointOverdue'];
 const RECORDS = [
-  'node:gpu_util:avg', 'gpu:xid_errors:last', 'node:efa_bytes:rate', 'node:efa_retransmits:rate',
+  'gpu:xid_errors:last', 'node:gpu_util:avg', 'node:efa_bytes:rate', 'node:efa_retransmits:rate',
   'node_job:gpus:count', 'node_job:gpu_util:avg', 'node_job:sm_clock_mhz:avg', 'node_job:tensor_active:avg',
   'node_job:efa_bytes:rate', 'node_job:efa_retransmits:rate', 'job:gpu_util:best_quartile',
   'job:sm_clock_mhz:best_quartile', 'job:efa_bytes:best_quartile', 'job:efa_retransmits:median',
@@ -295,11 +296,7 @@ describe('threshold validation', () => {
 
 /** Each rule's expression, by alert or record name. */
 function expressions(rules: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const m of rules.matchAll(/^ +- (?:alert|record): (\S+)\n +expr: (?:\|\n)?([\s\S]*?)(?=^ +(?:for|labels|annotations): |^ +- (?:alert|record|name): |(?![\s\S]))/gm)) {
-    out.set(m[1], m[2]);
-  }
-  return out;
+  return new Map(parseRuleGroups(rules).flatMap((g) => g.rules.map((r) => [r.name, r.expr] as const)));
 }
 
 /** The exporters' series an alert reads: the metric names in its expression, recording rules replaced by theirs. */

@@ -1,3 +1,5 @@
+import { parseRuleGroups } from './rule-file';
+
 /**
  * Synthetic training jobs as promtool unit tests: a cluster of nodes, each in a Slurm job (or none), with its
  * per-minute GPU utilisation, SM clock, tensor activity and EFA traffic in the exporters' real units
@@ -107,11 +109,12 @@ export function merge(...maps: Array<Map<number, NodeSignals>>): Map<number, Nod
 /**
  * The rule groups of a rendered rules file, in file order. promtool evaluates groups in random order unless the
  * test names them in `group_eval_order` ("The order is guaranteed only for the groups mentioned", Prometheus,
- * "Unit testing for rules"), so an alert reading a recording rule of another group saw this minute's value in some
- * runs and last minute's in others. Every suite lists all groups, recording groups first as the file has them.
+ * "Unit testing for rules"). No group reads a series recorded by another (rule-order.test.ts, after AMP's "Rule
+ * order"), so the order changes no result; every suite lists all groups in file order all the same, so that a run
+ * is the same run each time.
  */
 export function ruleGroupOrder(rules: string): string[] {
-  return [...rules.matchAll(/^ {2}- name: (\S+)$/gm)].map((m) => m[1]);
+  return parseRuleGroups(rules).map((g) => g.name);
 }
 
 /** A promtool test-rules file (JSON is YAML) running every scenario against `rules` (training-alerts.yaml). */
