@@ -109,7 +109,6 @@ export function renderSearch(model: ModelArchitecture, fabric: ClusterFabric, sh
   total: number): string {
   const title = `${model.name} on ${fabric.gpu.name} (${fabric.gpusPerNode} per node): `
     + `${total} layout(s), showing ${shown.length}: those that fit fastest first, then the others least memory first`;
-  if (shown.length === 0) return `${title}\nNo layout fits; try more GPUs, --recompute full or --all to see why.`;
   const uneven = new Map<number, string>();
   for (const { layout: { pp } } of shown) {
     const split = pipelineSplit(model.numLayers, pp);
