@@ -14,7 +14,7 @@ import { LayoutPin, searchLayouts } from '../planner/search';
 import { ClusterFabric, defaultFabric, estimateThroughput, fabricForInstance } from '../planner/throughput';
 import { DataMixture, planDataMixture, PlannedSource, renderDataMixture } from '../training/data-mixture';
 import { renderMegatronSbatch } from '../training/megatron-launch';
-import { renderEstimate, renderPlan, renderSearch, EstimateReport, estimateJson, searchJson } from './cli-render';
+import { renderEstimate, renderPlan, renderSearch, EstimateReport, estimateJson, planJson, searchJson } from './cli-render';
 import { readDataMixture } from './data-mixture-file';
 import { findProfile, profileNames, profilePlanInput } from './profiles';
 
@@ -139,22 +139,24 @@ function runEstimate(values: Values): string {
 function runSearch(values: Values): string {
   const model = modelFrom(values);
   const fabric = fabricFrom(values);
+  const gpus = required(values, 'gpus', integer);
+  const sequenceLength = integer(values, 'seq', 8192);
+  const globalBatchSize = integer(values, 'gbs', 1024);
+  const threshold = number(values, 'threshold', DEFAULT_MEMORY_THRESHOLD);
   const candidates = searchLayouts({
-    model, fabric, totalGpus: required(values, 'gpus', integer), sequenceLength: integer(values, 'seq', 8192),
-    globalBatchSize: integer(values, 'gbs', 1024), options: trainingOptions(values),
-    memoryThreshold: number(values, 'threshold', DEFAULT_MEMORY_THRESHOLD),
-    maxMbs: integer(values, 'max-mbs', 16), maxVp: integer(values, 'max-vp', 8), includeNonFitting: !!values.all,
+    model, fabric, totalGpus: gpus, sequenceLength, globalBatchSize, options: trainingOptions(values),
+    memoryThreshold: threshold, maxMbs: integer(values, 'max-mbs', 16), maxVp: integer(values, 'max-vp', 8),
+    includeNonFitting: !!values.all,
   });
   if (candidates.length === 0) {
     // The error, and exit code, of `plan` (--all lists the valid layouts that do not fit, when there are any).
     const node = values.instance === undefined ? `${fabric.gpusPerNode} per node`
       : findInstanceType(text(values, 'instance')).name;
-    throw noLayoutFits(model, required(values, 'gpus', integer), `${fabric.gpu.name} GPUs (${node})`,
-      integer(values, 'seq', 8192));
+    throw noLayoutFits(model, gpus, `${fabric.gpu.name} GPUs (${node})`, sequenceLength);
   }
   const top = candidates.slice(0, values.top !== undefined ? integer(values, 'top') : values.json ? undefined : 10);
-  return values.json ? JSON.stringify(searchJson(top, fabric, model), null, 2)
-    : renderSearch(model, fabric, top, candidates.length);
+  return values.json ? JSON.stringify(searchJson({ model, fabric, gpus, sequenceLength, globalBatchSize, threshold,
+    found: candidates.length, shown: top }), null, 2) : renderSearch(model, fabric, top, candidates.length);
 }
 
 function runPlan(values: Values): string {
@@ -165,7 +167,7 @@ function runPlan(values: Values): string {
   const planned = mixture === undefined ? undefined : planDataMixture(mixture, plan.tokens);
   const sbatchFile = values['emit-sbatch'] === undefined ? undefined : text(values, 'emit-sbatch');
   if (sbatchFile !== undefined) writeSbatch(sbatchFile, renderMegatronSbatch(plan, { dataMixture: mixture }));
-  if (values.json) return JSON.stringify(planned === undefined ? plan : { ...plan, dataMixture: planned }, null, 2);
+  if (values.json) return JSON.stringify(planJson(plan, planned), null, 2);
   const note = sbatchFile === undefined ? '' : `\n\nMegatron-LM launch script: ${sbatchFile}`;
   return renderPlan(plan) + (planned === undefined ? '' : mixtureText(planned, plan.tokens)) + note;
 }

@@ -69,7 +69,7 @@ describe('search', () => {
   test('--json lists layouts with sizes, memory, fits80 and TFLOP/s, fastest first', () => {
     const { code, stdout } = cli(...SEARCH, '--json');
     expect(code).toBe(EXIT_OK);
-    const rows = JSON.parse(stdout);
+    const rows = JSON.parse(stdout).layouts;
     expect(rows.length).toBeGreaterThan(5);
     for (const r of rows) {
       expect(r.tp * r.pp * r.cp * r.dp).toBe(256);
@@ -81,8 +81,8 @@ describe('search', () => {
   });
 
   test('--top and --all', () => {
-    expect(JSON.parse(cli(...SEARCH, '--json', '--top', '3').stdout)).toHaveLength(3);
-    const all = JSON.parse(cli(...SEARCH, '--json', '--all').stdout);
+    expect(JSON.parse(cli(...SEARCH, '--json', '--top', '3').stdout).layouts).toHaveLength(3);
+    const all = JSON.parse(cli(...SEARCH, '--json', '--all').stdout).layouts;
     expect(all.some((r: { fits80: boolean }) => !r.fits80)).toBe(true);
   });
 
@@ -92,7 +92,7 @@ describe('search', () => {
     const lines = cli(...args).stdout.trim().split('\n');
     expect(lines.some((l) => /^\s*\d+\s+4\s+16\*\s+1\s+16\s+1\s+1\s/.test(l))).toBe(true);
     expect(lines[lines.length - 1]).toMatch(/^\* uneven pipeline stages, layers of the first \+ middle \+ last: .*PP16 7 \+ 14×8 \+ 7/);
-    const json = JSON.parse(cli(...args, '--json').stdout);
+    const json = JSON.parse(cli(...args, '--json').stdout).layouts;
     expect(json.find((r: { tp: number; pp: number; cp: number }) => r.tp === 4 && r.pp === 16 && r.cp === 1))
       .toMatchObject({ vp: 1, stageLayers: { first: 7, middle: 8, last: 7 } });
   });
