@@ -14,7 +14,9 @@ import { LayoutPin, searchLayouts } from '../planner/search';
 import { ClusterFabric, defaultFabric, estimateThroughput, fabricForInstance } from '../planner/throughput';
 import { DataMixture, planDataMixture, PlannedSource, renderDataMixture } from '../training/data-mixture';
 import { renderMegatronSbatch } from '../training/megatron-launch';
-import { renderEstimate, renderPlan, renderSearch, EstimateReport, estimateJson, planJson, searchJson } from './cli-render';
+import {
+  EstimateReport, estimateJson, planJson, renderEstimate, renderPlan, renderSearch, searchJson,
+} from './cli-render';
 import { readDataMixture } from './data-mixture-file';
 import { findProfile, profileNames, profilePlanInput } from './profiles';
 

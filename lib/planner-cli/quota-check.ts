@@ -299,8 +299,8 @@ function targetFrom(values: Values): Target {
   const args = [compute.map((g) => `--instance-group ${g.instanceType}:${g.count}`).join(' '),
     ` --controller ${controller}`, login ? ` --login ${login.instanceType}:${login.count}` : '', ebsArg,
     endpoints ? ' --interface-endpoints' : ''].join('');
-  return { label: compute.map((g) => `${g.count} x ${g.instanceType}`).join(' + '), shape: shapeOf(groups, endpoints, true),
-    args };
+  const label = compute.map((g) => `${g.count} x ${g.instanceType}`).join(' + ');
+  return { label, shape: shapeOf(groups, endpoints, true), args };
 }
 
 interface GroupSpec { readonly instanceType: string; readonly count: number }
