@@ -5,6 +5,20 @@ import { ModelArchitecture } from '../planner/models';
 import { TrainingPlan } from '../planner/plan';
 import { LayoutCandidate } from '../planner/search';
 import { ClusterFabric, ThroughputEstimate } from '../planner/throughput';
+import { PlannedSource } from '../training/data-mixture';
+
+/**
+ * The version of the `--json` output of `estimate`, `search` and `plan`, described by cli-output.schema.json. It goes
+ * up when a field is removed, renamed or changes type or meaning; a new field keeps it (and joins the schema).
+ */
+export const JSON_SCHEMA_VERSION = 1;
+
+/** The commands whose `--json` output the schema describes. */
+export type JsonCommand = 'estimate' | 'search' | 'plan';
+
+function versioned<T extends object>(command: JsonCommand, body: T) {
+  return { schemaVersion: JSON_SCHEMA_VERSION, command, ...body };
+}
 
 /** Everything `estimate` prints. */
 export interface EstimateReport {
@@ -49,7 +63,7 @@ function memoryJson(m: MemoryEstimate) {
 }
 
 export function estimateJson(r: EstimateReport) {
-  return {
+  return versioned('estimate', {
     model: r.model.id, gpu: r.fabric.gpu.type, gpusPerNode: r.fabric.gpusPerNode,
     gpus: r.layout.tp * r.layout.pp * r.layout.cp * r.layout.dp, layout: layoutJson(r.layout),
     stageLayers: stageLayersJson(r.model, r.layout), mostLoadedStage: r.memory.stage,
@@ -58,7 +72,7 @@ export function estimateJson(r: EstimateReport) {
     fits: r.verdict.fits, fits80: r.fits80,
     tflopsPerGpu: r.throughput.tflopsPerGpu, tokensPerSecondPerGpu: r.throughput.tokensPerSecondPerGpu,
     mfu: r.throughput.mfu, stepSeconds: r.throughput.stepSeconds, bubbleFraction: r.throughput.bubbleFraction,
-  };
+  });
 }
 
 export function renderEstimate(r: EstimateReport): string {
@@ -92,24 +106,47 @@ export function renderEstimate(r: EstimateReport): string {
   ].join('\n');
 }
 
-export function searchJson(candidates: readonly LayoutCandidate[], fabric: ClusterFabric, model: ModelArchitecture) {
-  return candidates.map((c) => ({
-    ...layoutJson(c.layout),
-    stageLayers: stageLayersJson(model, c.layout),
-    memoryGiB: memoryJson(c.memory),
-    fits: c.verdict.fits,
-    fits80: memoryVerdict(c.memory.totalGiB, fabric.gpu).fits,
-    tflopsPerGpu: c.throughput.tflopsPerGpu,
-    tokensPerSecondPerGpu: c.throughput.tokensPerSecondPerGpu,
-    stepSeconds: c.throughput.stepSeconds,
-  }));
+/** What `search` searched: the model, the GPUs and the batch. */
+export interface SearchReport {
+  readonly model: ModelArchitecture;
+  readonly fabric: ClusterFabric;
+  readonly gpus: number;
+  readonly sequenceLength: number;
+  readonly globalBatchSize: number;
+  readonly threshold: number;
+  /** Every layout found (those that fit, and with --all the others). */
+  readonly found: number;
+  /** The layouts shown (--top). */
+  readonly shown: readonly LayoutCandidate[];
+}
+
+export function searchJson(r: SearchReport) {
+  return versioned('search', {
+    model: r.model.id, gpu: r.fabric.gpu.type, gpusPerNode: r.fabric.gpusPerNode, gpus: r.gpus,
+    sequenceLength: r.sequenceLength, globalBatchSize: r.globalBatchSize, threshold: r.threshold,
+    layoutsFound: r.found,
+    layouts: r.shown.map((c) => ({
+      ...layoutJson(c.layout),
+      stageLayers: stageLayersJson(r.model, c.layout),
+      memoryGiB: memoryJson(c.memory),
+      fits: c.verdict.fits,
+      fits80: memoryVerdict(c.memory.totalGiB, r.fabric.gpu).fits,
+      tflopsPerGpu: c.throughput.tflopsPerGpu,
+      tokensPerSecondPerGpu: c.throughput.tokensPerSecondPerGpu,
+      stepSeconds: c.throughput.stepSeconds,
+    })),
+  });
+}
+
+/** The plan as the library returns it, with the data mixture when there is one. */
+export function planJson(plan: TrainingPlan, dataMixture: readonly PlannedSource[] | undefined) {
+  return versioned('plan', dataMixture === undefined ? plan : { ...plan, dataMixture });
 }
 
 export function renderSearch(model: ModelArchitecture, fabric: ClusterFabric, shown: readonly LayoutCandidate[],
   total: number): string {
   const title = `${model.name} on ${fabric.gpu.name} (${fabric.gpusPerNode} per node): `
     + `${total} layout(s), showing ${shown.length}: those that fit fastest first, then the others least memory first`;
-  if (shown.length === 0) return `${title}\nNo layout fits; try more GPUs, --recompute full or --all to see why.`;
   const uneven = new Map<number, string>();
   for (const { layout: { pp } } of shown) {
     const split = pipelineSplit(model.numLayers, pp);

@@ -1,7 +1,7 @@
 import { chmodSync, writeFileSync } from 'node:fs';
-import { parseArgs, ParseArgsConfig } from 'node:util';
 import { PERSISTENT_2_PER_UNIT_THROUGHPUTS } from '../catalog/fsx-lustre';
-import { PlannerInputError } from '../planner/errors';
+import { nearest, PlannerInputError } from '../planner/errors';
+import { isParseArgsError, Options, parseOptions, Values } from './args';
 import { QuotaClient, runQuotasCommand } from './quota-check';
 import { findGpu, gpuIds } from '../planner/gpus';
 import { findInstanceType, instanceTypeNames } from '../planner/instances';
@@ -14,7 +14,9 @@ import { LayoutPin, searchLayouts } from '../planner/search';
 import { ClusterFabric, defaultFabric, estimateThroughput, fabricForInstance } from '../planner/throughput';
 import { DataMixture, planDataMixture, PlannedSource, renderDataMixture } from '../training/data-mixture';
 import { renderMegatronSbatch } from '../training/megatron-launch';
-import { renderEstimate, renderPlan, renderSearch, EstimateReport, estimateJson, searchJson } from './cli-render';
+import {
+  EstimateReport, estimateJson, planJson, renderEstimate, renderPlan, renderSearch, searchJson,
+} from './cli-render';
 import { readDataMixture } from './data-mixture-file';
 import { findProfile, profileNames, profilePlanInput } from './profiles';
 
@@ -28,9 +30,6 @@ export interface CliOutput {
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_BAD_INPUT = 2;
-
-type Values = Record<string, string | boolean | undefined>;
-type Options = NonNullable<ParseArgsConfig['options']>;
 
 const str = { type: 'string' } as const;
 const flag = { type: 'boolean' } as const;
@@ -62,6 +61,9 @@ const COMMAND_OPTIONS: Record<string, Options> = {
   },
 };
 
+/** Every command, `quotas` (quota-check.ts) included. */
+const COMMAND_NAMES = [...Object.keys(COMMAND_OPTIONS), 'quotas'];
+
 /**
  * Runs any command, `quotas` included: it may call the Service Quotas API (with --check), so it is asynchronous.
  * `client` replaces the AWS client in tests.
@@ -79,38 +81,21 @@ export function runCli(argv: string[], out: CliOutput): number {
   }
   const options = COMMAND_OPTIONS[command];
   if (!options) {
-    out.stderr(`error: unknown command '${command}'; commands: estimate, search, plan, quotas\n\n${usage()}\n`);
+    out.stderr(`error: unknown command '${command}'${nearest(command, COMMAND_NAMES)}; commands: `
+      + `${COMMAND_NAMES.join(', ')}\n\n${usage()}\n`);
     return EXIT_BAD_INPUT;
   }
   try {
-    const { values } = parseArgs({ args: withNegativeValues(rest, options), options, strict: true,
-      allowPositionals: false });
+    const values = parseOptions(rest, options);
     if (values.help) {
       out.stdout(`${HELP[command]}\n`);
       return EXIT_OK;
     }
-    out.stdout(`${COMMANDS[command](values as Values)}\n`);
+    out.stdout(`${COMMANDS[command](values)}\n`);
     return EXIT_OK;
   } catch (e) {
     return reportError(e, command, out);
   }
-}
-
-/**
- * `--nodes -4` reads as `--nodes=-4`, so that a negative number reaches the planner's own check ("nodes must be a
- * positive integer, got -4") instead of parseArgs' "argument is ambiguous".
- */
-function withNegativeValues(args: readonly string[], options: Options): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const name = args[i].startsWith('--') && !args[i].includes('=') ? args[i].slice(2) : undefined;
-    const next = args[i + 1];
-    if (name !== undefined && options[name]?.type === 'string' && next !== undefined && /^-[\d.]/.test(next)) {
-      out.push(`${args[i]}=${next}`);
-      i++;
-    } else out.push(args[i]);
-  }
-  return out;
 }
 
 function reportError(e: unknown, command: string, out: CliOutput): number {
@@ -120,12 +105,6 @@ function reportError(e: unknown, command: string, out: CliOutput): number {
   }
   out.stderr(`error: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
   return EXIT_FAILURE;
-}
-
-/** node:util parseArgs errors carry an ERR_PARSE_ARGS_* code (checked by code: instanceof fails across realms). */
-function isParseArgsError(e: unknown): boolean {
-  const code = (e as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
 }
 
 const COMMANDS: Record<string, (values: Values) => string> = {
@@ -162,20 +141,24 @@ function runEstimate(values: Values): string {
 function runSearch(values: Values): string {
   const model = modelFrom(values);
   const fabric = fabricFrom(values);
+  const gpus = required(values, 'gpus', integer);
+  const sequenceLength = integer(values, 'seq', 8192);
+  const globalBatchSize = integer(values, 'gbs', 1024);
+  const threshold = number(values, 'threshold', DEFAULT_MEMORY_THRESHOLD);
   const candidates = searchLayouts({
-    model, fabric, totalGpus: required(values, 'gpus', integer), sequenceLength: integer(values, 'seq', 8192),
-    globalBatchSize: integer(values, 'gbs', 1024), options: trainingOptions(values),
-    memoryThreshold: number(values, 'threshold', DEFAULT_MEMORY_THRESHOLD),
-    maxMbs: integer(values, 'max-mbs', 16), maxVp: integer(values, 'max-vp', 8), includeNonFitting: !!values.all,
+    model, fabric, totalGpus: gpus, sequenceLength, globalBatchSize, options: trainingOptions(values),
+    memoryThreshold: threshold, maxMbs: integer(values, 'max-mbs', 16), maxVp: integer(values, 'max-vp', 8),
+    includeNonFitting: !!values.all,
   });
-  if (!values.all && candidates.length === 0) {
-    // The same error, and exit code, as `plan` (use --all to see the layouts that do not fit).
-    throw noLayoutFits(model, required(values, 'gpus', integer),
-      `${fabric.gpu.name} GPUs (${fabric.gpusPerNode} per node)`, integer(values, 'seq', 8192));
+  if (candidates.length === 0) {
+    // The error, and exit code, of `plan` (--all lists the valid layouts that do not fit, when there are any).
+    const node = values.instance === undefined ? `${fabric.gpusPerNode} per node`
+      : findInstanceType(text(values, 'instance')).name;
+    throw noLayoutFits(model, gpus, `${fabric.gpu.name} GPUs (${node})`, sequenceLength);
   }
   const top = candidates.slice(0, values.top !== undefined ? integer(values, 'top') : values.json ? undefined : 10);
-  return values.json ? JSON.stringify(searchJson(top, fabric, model), null, 2)
-    : renderSearch(model, fabric, top, candidates.length);
+  return values.json ? JSON.stringify(searchJson({ model, fabric, gpus, sequenceLength, globalBatchSize, threshold,
+    found: candidates.length, shown: top }), null, 2) : renderSearch(model, fabric, top, candidates.length);
 }
 
 function runPlan(values: Values): string {
@@ -186,7 +169,7 @@ function runPlan(values: Values): string {
   const planned = mixture === undefined ? undefined : planDataMixture(mixture, plan.tokens);
   const sbatchFile = values['emit-sbatch'] === undefined ? undefined : text(values, 'emit-sbatch');
   if (sbatchFile !== undefined) writeSbatch(sbatchFile, renderMegatronSbatch(plan, { dataMixture: mixture }));
-  if (values.json) return JSON.stringify(planned === undefined ? plan : { ...plan, dataMixture: planned }, null, 2);
+  if (values.json) return JSON.stringify(planJson(plan, planned), null, 2);
   const note = sbatchFile === undefined ? '' : `\n\nMegatron-LM launch script: ${sbatchFile}`;
   return renderPlan(plan) + (planned === undefined ? '' : mixtureText(planned, plan.tokens)) + note;
 }
@@ -331,7 +314,8 @@ function recomputation(values: Values): Recomputation {
   const value = values.recompute === undefined ? Recomputation.NONE : text(values, 'recompute');
   const allowed = Object.values(Recomputation) as string[];
   if (!allowed.includes(value)) {
-    throw new PlannerInputError('recompute', `must be one of ${allowed.join(', ')}, got '${value}'`);
+    throw new PlannerInputError('recompute', `must be one of ${allowed.join(', ')}, got '${value}'`
+      + nearest(value, allowed));
   }
   return value as Recomputation;
 }

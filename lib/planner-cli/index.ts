@@ -4,6 +4,8 @@
  * `quotas --check`. Not re-exported by lib/index.ts: the binary is its interface.
  */
 export { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, runCli, runCommand } from './cli';
+export { JSON_SCHEMA_VERSION } from './cli-render';
+export type { JsonCommand } from './cli-render';
 export type { CliOutput } from './cli';
 export { parseDataMixture, readDataMixture } from './data-mixture-file';
 export { findProfile, profileNames, profilePlanInput } from './profiles';

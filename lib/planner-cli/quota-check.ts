@@ -1,7 +1,7 @@
-import { parseArgs } from 'node:util';
 import type * as ServiceQuotasSdk from '@aws-sdk/client-service-quotas';
 import { MAX_EBS_VOLUME_GIB } from '../catalog/hyperpod-instance-types';
 import { TrainingPlatformProfile } from '../platform/profiles';
+import { isParseArgsError, parseOptions, Values } from './args';
 import type { CliOutput } from './cli';
 import { PlannerInputError } from '../planner/errors';
 import { Align, num, table } from './format';
@@ -190,15 +190,16 @@ const REJECTED_CREDENTIALS = new Set(['ExpiredTokenException', 'ExpiredToken', '
 const str = { type: 'string' } as const;
 const flag = { type: 'boolean' } as const;
 const OPTIONS = {
-  'profile': str, 'instance': str, 'nodes': str, 'controller': str, 'login': str, 'ebs-gib': str,
-  'interface-endpoints': flag, 'check': flag, 'region': str, 'json': flag, 'help': flag,
+  'profile': str, 'instance': str, 'nodes': str, 'instance-group': { type: 'string', multiple: true } as const,
+  'controller': str, 'login': str, 'ebs-gib': str, 'interface-endpoints': flag, 'check': flag, 'region': str,
+  'json': flag, 'help': flag,
 };
-const EXPLICIT_FLAGS = ['instance', 'nodes', 'controller', 'login', 'interface-endpoints'];
+const EXPLICIT_FLAGS = ['instance', 'nodes', 'instance-group', 'controller', 'login', 'interface-endpoints'];
+const EXPLICIT_SHAPE = '--instance TYPE --nodes N and/or --instance-group TYPE:COUNT (repeatable) '
+  + '[--controller TYPE] [--login TYPE[:COUNT]]';
 
 /** Controller type of an explicit shape without `--controller`: the swallow-70b profile's. */
 const DEFAULT_CONTROLLER = 'ml.m5.12xlarge';
-
-type Values = Record<string, string | boolean | undefined>;
 
 /** A deployment to size quotas for, and how to call it. */
 interface Target {
@@ -219,7 +220,7 @@ export async function runQuotasCommand(argv: string[], io: CliOutput, client?: Q
   let requirements: QuotaRequirement[];
   let region: string | undefined;
   try {
-    values = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values as Values;
+    values = parseOptions(argv, OPTIONS);
     if (values.help) {
       io.stdout(`${QUOTAS_HELP}\n`);
       return QuotaExitCode.OK;
@@ -274,12 +275,6 @@ function reportAwsError(e: unknown, io: CliOutput): number {
   return QuotaExitCode.ACTION_NEEDED;
 }
 
-/** node:util parseArgs errors carry an ERR_PARSE_ARGS_* code. */
-function isParseArgsError(e: unknown): boolean {
-  const code = (e as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
-}
-
 function targetFrom(values: Values): Target {
   const explicit = EXPLICIT_FLAGS.filter((f) => values[f] !== undefined);
   const ebs = values['ebs-gib'] === undefined ? undefined : integer(values, 'ebs-gib', MAX_EBS_VOLUME_GIB);
@@ -287,43 +282,80 @@ function targetFrom(values: Values): Target {
   if (values.profile !== undefined) {
     if (explicit.length > 0) {
       throw new PlannerInputError('profile', `takes no ${explicit.map((f) => `--${f}`).join(' ')}: `
-        + 'give either --profile or --instance TYPE --nodes N [--controller TYPE] [--login TYPE]');
+        + `give either --profile or ${EXPLICIT_SHAPE}`);
     }
     const profile = findProfile(String(values.profile));
     return { label: profile.name, shape: profileShape(profile, ebs), args: `--profile ${profile.name}${ebsArg}` };
   }
-  if (values.instance === undefined || values.nodes === undefined) {
-    throw new PlannerInputError('profile', `or --instance TYPE --nodes N is required: --profile one of `
-      + `${profileNames().join(', ')}, or --instance TYPE --nodes N [--controller TYPE] [--login TYPE]`);
-  }
-  const instance = requireHyperPodInstanceType('instance', String(values.instance)).name;
-  const nodes = integer(values, 'nodes');
+  const compute = computeGroups(values);
   const controller = requireHyperPodInstanceType('controller', String(values.controller ?? DEFAULT_CONTROLLER)).name;
-  const login = values.login === undefined ? undefined
-    : requireHyperPodInstanceType('login', String(values.login)).name;
+  const login = values.login === undefined ? undefined : groupSpec('login', String(values.login), 1);
   const endpoints = !!values['interface-endpoints'];
-  const shape = shapeOf(controller, login, instance, nodes, ebs, endpoints, true);
-  const args = [`--instance ${instance} --nodes ${nodes} --controller ${controller}`, login ? ` --login ${login}` : '',
-    ebsArg, endpoints ? ' --interface-endpoints' : ''].join('');
-  return { label: `${nodes} x ${instance}`, shape, args };
+  const groups = [
+    ...compute.map((g) => group(NodeRole.COMPUTE, g.instanceType, g.count, ebs)),
+    group(NodeRole.CONTROLLER, controller, 1, ebs),
+    ...(login ? [group(NodeRole.LOGIN, login.instanceType, login.count, ebs)] : []),
+  ];
+  const args = [compute.map((g) => `--instance-group ${g.instanceType}:${g.count}`).join(' '),
+    ` --controller ${controller}`, login ? ` --login ${login.instanceType}:${login.count}` : '', ebsArg,
+    endpoints ? ' --interface-endpoints' : ''].join('');
+  const label = compute.map((g) => `${g.count} x ${g.instanceType}`).join(' + ');
+  return { label, shape: shapeOf(groups, endpoints, true), args };
+}
+
+interface GroupSpec { readonly instanceType: string; readonly count: number }
+
+/** `--instance TYPE --nodes N` (one compute group), then each `--instance-group TYPE:COUNT`. */
+function computeGroups(values: Values): GroupSpec[] {
+  const groups: GroupSpec[] = [];
+  if (values.instance !== undefined || values.nodes !== undefined) {
+    if (values.instance === undefined || values.nodes === undefined) {
+      throw new PlannerInputError(values.instance === undefined ? 'nodes' : 'instance',
+        `needs both --instance TYPE --nodes N: ${EXPLICIT_SHAPE}`);
+    }
+    groups.push({ instanceType: requireHyperPodInstanceType('instance', String(values.instance)).name,
+      count: integer(values, 'nodes') });
+  }
+  const specs = (values['instance-group'] ?? []) as string[];
+  groups.push(...specs.map((spec) => groupSpec('instance-group', spec)));
+  if (groups.length === 0) {
+    throw new PlannerInputError('profile', `or a compute group is required: --profile one of `
+      + `${profileNames().join(', ')}, or ${EXPLICIT_SHAPE}`);
+  }
+  return groups;
+}
+
+/** `TYPE:COUNT`, or `TYPE` alone when there is a default count. */
+function groupSpec(field: string, spec: string, defaultCount?: number): GroupSpec {
+  const [type, count, extra] = spec.split(':');
+  const shape = defaultCount === undefined ? 'TYPE:COUNT' : 'TYPE or TYPE:COUNT';
+  if (extra !== undefined || type.trim() === '' || (count === undefined && defaultCount === undefined)) {
+    throw new PlannerInputError(field, `must be ${shape}, e.g. ml.p5.48xlarge:16, got '${spec}'`);
+  }
+  const instanceType = requireHyperPodInstanceType(field, type.trim()).name;
+  const value = count === undefined ? defaultCount! : Number(count);
+  if (count !== undefined && (count.trim() === '' || !Number.isInteger(value) || value < 1)) {
+    throw new PlannerInputError(field, `count must be a positive integer, got '${count}' in '${spec}'`);
+  }
+  return { instanceType, count: value };
+}
+
+function group(role: NodeRole, instanceType: string, count: number, ebs: number | undefined): QuotaNodeGroup {
+  return { role, instanceType, count, ebsVolumeGiB: ebs };
 }
 
 function profileShape(p: TrainingPlatformProfile, ebs: number | undefined): DeploymentShape {
-  return shapeOf(p.controllerInstanceType, p.loginInstanceType, p.computeInstanceType, p.computeNodeCount, ebs,
-    p.interfaceEndpoints, p.natGateway);
+  return shapeOf([
+    group(NodeRole.COMPUTE, p.computeInstanceType, p.computeNodeCount, ebs),
+    group(NodeRole.CONTROLLER, p.controllerInstanceType, 1, ebs),
+    ...(p.loginInstanceType ? [group(NodeRole.LOGIN, p.loginInstanceType, 1, ebs)] : []),
+  ], p.interfaceEndpoints, p.natGateway);
 }
 
-/** The reference composition: one compute group, one controller, an optional login node, FSx for Lustre. */
-function shapeOf(controller: string, login: string | undefined, compute: string, nodes: number,
-  ebs: number | undefined, interfaceEndpoints: boolean, natGateway: boolean): DeploymentShape {
-  const group = (role: NodeRole, instanceType: string, count: number): QuotaNodeGroup =>
-    ({ role, instanceType, count, ebsVolumeGiB: ebs });
+/** The reference composition: the instance groups (compute, one controller, optional login) and FSx for Lustre. */
+function shapeOf(groups: QuotaNodeGroup[], interfaceEndpoints: boolean, natGateway: boolean): DeploymentShape {
   return {
-    groups: [
-      group(NodeRole.COMPUTE, compute, nodes),
-      group(NodeRole.CONTROLLER, controller, 1),
-      ...(login ? [group(NodeRole.LOGIN, login, 1)] : []),
-    ],
+    groups,
     fileSystem: true,
     interfaceEndpoints: interfaceEndpoints ? CLUSTER_INTERFACE_ENDPOINT_COUNT : 0,
     natGateway,
@@ -494,9 +526,11 @@ export const QUOTAS_HELP = `cdk-hyperpod-plan quotas: the service quotas a deplo
 
 Deployment (one of):
   --profile NAME           ${profileNames().join(', ')} (the reference app's profiles)
-  --instance TYPE --nodes N    compute nodes, e.g. ml.p5.48xlarge
+  --instance TYPE --nodes N    one compute group, e.g. ml.p5.48xlarge
+  --instance-group TYPE:COUNT  a compute group, e.g. ml.p5.48xlarge:16; repeat it for more groups (with or
+                           without --instance --nodes): the quotas add up across all groups
     [--controller TYPE]    Slurm controller (default ${DEFAULT_CONTROLLER})
-    [--login TYPE]         login node (default: none)
+    [--login TYPE[:COUNT]] login group (default: none; COUNT default 1)
     [--interface-endpoints]  the cluster's ${CLUSTER_INTERFACE_ENDPOINT_COUNT} interface endpoints (default: none)
   --ebs-gib N              EBS volume per node, GiB (default 500 on GPU nodes, 100 on CPU nodes)
 
@@ -509,4 +543,6 @@ Deployment (one of):
 Exit codes: 0 done (with --check: nothing to request), 1 something to request or not found (or a
 failure), 2 invalid input, 3 no usable AWS credentials or no permission to read quotas.
 
-Example: cdk-hyperpod-plan quotas --profile swallow-70b --check --region us-east-1`;
+Example: cdk-hyperpod-plan quotas --profile swallow-70b --check --region us-east-1
+         cdk-hyperpod-plan quotas --instance-group ml.p5.48xlarge:16 --instance-group ml.p5.48xlarge:8 \\
+           --instance-group ml.g5.12xlarge:2 --login ml.m5.4xlarge`;

@@ -3,7 +3,7 @@ import {
   HYPERPOD_INSTANCE_TYPES, HyperPodInstanceTypeInfo, MAX_EBS_VOLUME_GIB,
 } from '../catalog/hyperpod-instance-types';
 import { CLUSTER_INTERFACE_ENDPOINT_IDS } from '../catalog/interface-endpoints';
-import { PlannerInputError, requirePositiveInteger } from './errors';
+import { nearest, PlannerInputError, requirePositiveInteger } from './errors';
 
 /** Service Quotas service codes of the quotas a HyperPod deployment needs. */
 export enum QuotaServiceCode {
@@ -129,10 +129,12 @@ export function clusterUsageQuotaName(instanceType: string): string {
 
 /** The catalog entry of a HyperPod instance type (`ml.` may be omitted); throws listing the known types. */
 export function requireHyperPodInstanceType(field: string, name: string): HyperPodInstanceTypeInfo {
-  const found = findHyperPodInstanceType(name.startsWith('ml.') ? name : `ml.${name}`);
+  const full = name.startsWith('ml.') ? name : `ml.${name}`;
+  const found = findHyperPodInstanceType(full);
   if (!found) {
-    const known = HYPERPOD_INSTANCE_TYPES.map((t) => t.name).join(', ');
-    throw new PlannerInputError(field, `must be a HyperPod instance type: one of ${known}, got '${name}'`);
+    const known = HYPERPOD_INSTANCE_TYPES.map((t) => t.name);
+    throw new PlannerInputError(field, `must be a HyperPod instance type: one of ${known.join(', ')}, got '${name}'`
+      + nearest(full, known));
   }
   return found;
 }

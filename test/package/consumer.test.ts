@@ -104,7 +104,7 @@ describe('the packed library in a fresh app', () => {
   test('contains the compiled library, declarations, scripts, rules, dashboards, CLI, README and LICENSE', () => {
     for (const file of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/cluster/lifecycle/on_init_complete.sh',
       'dist/lib/observability/rules/training-alerts.yaml', 'dist/lib/observability/dashboards/training-overview.json',
-      'dist/lib/observability/grafana-provisioner/index.js', 'dist/lib/planner-cli/cli-main.js', 'dist/lib/training/image/Dockerfile', 'README.md', 'LICENSE']) {
+      'dist/lib/observability/grafana-provisioner/index.js', 'dist/lib/planner-cli/cli-main.js', 'dist/lib/planner-cli/cli-output.schema.json', 'dist/lib/training/image/Dockerfile', 'README.md', 'LICENSE']) {
       expect(files).toContain(file);
     }
   });

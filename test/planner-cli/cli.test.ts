@@ -69,7 +69,7 @@ describe('search', () => {
   test('--json lists layouts with sizes, memory, fits80 and TFLOP/s, fastest first', () => {
     const { code, stdout } = cli(...SEARCH, '--json');
     expect(code).toBe(EXIT_OK);
-    const rows = JSON.parse(stdout);
+    const rows = JSON.parse(stdout).layouts;
     expect(rows.length).toBeGreaterThan(5);
     for (const r of rows) {
       expect(r.tp * r.pp * r.cp * r.dp).toBe(256);
@@ -81,8 +81,8 @@ describe('search', () => {
   });
 
   test('--top and --all', () => {
-    expect(JSON.parse(cli(...SEARCH, '--json', '--top', '3').stdout)).toHaveLength(3);
-    const all = JSON.parse(cli(...SEARCH, '--json', '--all').stdout);
+    expect(JSON.parse(cli(...SEARCH, '--json', '--top', '3').stdout).layouts).toHaveLength(3);
+    const all = JSON.parse(cli(...SEARCH, '--json', '--all').stdout).layouts;
     expect(all.some((r: { fits80: boolean }) => !r.fits80)).toBe(true);
   });
 
@@ -92,7 +92,7 @@ describe('search', () => {
     const lines = cli(...args).stdout.trim().split('\n');
     expect(lines.some((l) => /^\s*\d+\s+4\s+16\*\s+1\s+16\s+1\s+1\s/.test(l))).toBe(true);
     expect(lines[lines.length - 1]).toMatch(/^\* uneven pipeline stages, layers of the first \+ middle \+ last: .*PP16 7 \+ 14×8 \+ 7/);
-    const json = JSON.parse(cli(...args, '--json').stdout);
+    const json = JSON.parse(cli(...args, '--json').stdout).layouts;
     expect(json.find((r: { tp: number; pp: number; cp: number }) => r.tp === 4 && r.pp === 16 && r.cp === 1))
       .toMatchObject({ vp: 1, stageLayers: { first: 7, middle: 8, last: 7 } });
   });
@@ -211,6 +211,75 @@ describe('errors exit 2 and say what is allowed', () => {
     expect(code).toBe(EXIT_BAD_INPUT);
     expect(stderr).toMatch(message);
     expect(stdout).toBe('');
+  });
+});
+
+describe('nothing fits: search and plan exit the same way', () => {
+  const SEARCH_405B = ['search', '--model', 'llama-3.1-405b', '--instance', 'ml.p5.48xlarge', '--gpus', '8'];
+  const PLAN_405B = ['plan', '--model', 'llama-3.1-405b', '--instance', 'ml.p5.48xlarge', '--nodes', '1',
+    '--tokens', '1e12'];
+  const firstLine = (text: string) => text.split('\n')[0];
+
+  test('the same exit code and message, text or --json', () => {
+    const search = cli(...SEARCH_405B);
+    const plan = cli(...PLAN_405B);
+    expect(search).toMatchObject({ code: EXIT_BAD_INPUT, stdout: '' });
+    expect(plan).toMatchObject({ code: EXIT_BAD_INPUT, stdout: '' });
+    expect(firstLine(search.stderr)).toBe('error: layout not found: Llama-3.1-405B fits no valid layout of 8 H100 80GB '
+      + 'GPUs (ml.p5.48xlarge) at sequence 8192; add nodes, pick a larger GPU, enable recomputation or raise the '
+      + 'memory threshold');
+    expect(firstLine(plan.stderr)).toBe(firstLine(search.stderr));
+    expect(cli(...SEARCH_405B, '--json')).toEqual(search);
+    expect(cli(...PLAN_405B, '--json')).toEqual(plan);
+  });
+
+  test('--all lists layouts that do not fit, but no valid layout at all is the same error', () => {
+    expect(cli(...SEARCH_405B, '--all', '--top', '1').code).toBe(EXIT_OK);
+    const none = cli('search', '--model', 'llama-3.1-8b', '--gpu', 'h100-80gb', '--gpus', '13', '--all');
+    expect(none).toMatchObject({ code: EXIT_BAD_INPUT, stdout: '' });
+    expect(none.stderr).toMatch(/^error: layout not found: Llama-3\.1-8B fits no valid layout of 13 H100 80GB GPUs \(8 per node\)/);
+  });
+});
+
+describe('a batch larger than the token budget', () => {
+  test('is an input error naming the batch, the sequence and the tokens', () => {
+    const { code, stdout, stderr } = cli(...PLAN.map((a) => (a === '314e9' ? '1e6' : a)));
+    expect({ code, stdout }).toEqual({ code: EXIT_BAD_INPUT, stdout: '' });
+    expect(stderr).toMatch(/^error: tokens must be at least one step, global batch × sequence = 1024 × 8192 = 8388608, got 1000000\n/);
+  });
+
+  test('exactly one step is a plan', () => {
+    const { code, stdout } = cli(...PLAN.map((a) => (a === '314e9' ? String(1024 * 8192) : a)), '--json');
+    expect(code).toBe(EXIT_OK);
+    expect(JSON.parse(stdout).steps).toBe(1);
+  });
+});
+
+describe('typos suggest the nearest id; negative numbers get the planner\'s own error', () => {
+  test.each([
+    ['model', ['estimate', '--model', 'llama-3.1-8bb', '--gpu', 'h100-80gb'], /got 'llama-3\.1-8bb' \(did you mean 'llama-3\.1-8b'\?\)/],
+    ['GPU', ['estimate', '--model', 'llama-3.1-8b', '--gpu', 'h100-80'], /got 'h100-80' \(did you mean 'h100-80gb'\?\)/],
+    ['instance type', PLAN.map((a) => (a === 'ml.p5.48xlarge' ? 'ml.p5.48xlarg' : a)), /got 'ml\.p5\.48xlarg' \(did you mean 'ml\.p5\.48xlarge'\?\)/],
+    ['profile', ['plan', '--profile', 'swalow-70b'], /got 'swalow-70b' \(did you mean 'swallow-70b'\?\)/],
+    ['recompute mode', [...ESTIMATE, '--recompute', 'ful'], /got 'ful' \(did you mean 'full'\?\)/],
+    ['option', [...SEARCH, '--gpuss', '8'], /^error: Unknown option '--gpuss' \(did you mean '--gpus'\?\)/],
+    ['long option', [...ESTIMATE, '--gpus-per-nod', '4'], /^error: Unknown option '--gpus-per-nod' \(did you mean '--gpus-per-node'\?\)/],
+    ['option of another command', [...ESTIMATE, '--tokens', '1e9'], /^error: Unknown option '--tokens'\n/],
+    ['command', ['serch'], /^error: unknown command 'serch' \(did you mean 'search'\?\); commands: estimate, search, plan, quotas/],
+    ['negative nodes', [...PLAN, '--nodes', '-4'], /^error: nodes must be a positive integer, got -4\n/],
+    ['negative tokens', [...PLAN, '--tokens', '-1e9'], /^error: tokens must be a number greater than 0, got -1000000000\n/],
+    ['negative batch', [...SEARCH, '--gbs', '-8'], /^error: gbs must be a positive integer, got -8\n/],
+    ['negative sequence', [...ESTIMATE, '--seq', '-8192'], /^error: seq must be a positive integer, got -8192\n/],
+    ['negative GPUs, = form', ['search', '--model', 'llama-3.1-8b', '--gpu', 'h100-80gb', '--gpus=-8'], /^error: gpus must be a positive integer, got -8\n/],
+  ])('%s', (_name, argv, message) => {
+    const { code, stdout, stderr } = cli(...argv);
+    expect({ code, stdout }).toEqual({ code: EXIT_BAD_INPUT, stdout: '' });
+    expect(stderr).toMatch(message);
+  });
+
+  test('a far-off value gets no suggestion', () => {
+    expect(cli('estimate', '--model', 'gpt-5', '--gpu', 'h100-80gb').stderr).not.toContain('did you mean');
+    expect(cli('train').stderr).not.toContain('did you mean');
   });
 });
 

@@ -153,6 +153,62 @@ describe('--check with a stubbed client', () => {
   });
 });
 
+describe('several instance groups', () => {
+  // Two p5 compute groups, a g5 one, and a login group of the controller's type: per-type quotas add up by type.
+  const GROUPS = ['--instance', 'ml.p5.48xlarge', '--nodes', '16', '--instance-group', 'ml.p5.48xlarge:8',
+    '--instance-group', 'ml.g5.12xlarge:2', '--controller', 'ml.m5.12xlarge', '--login', 'ml.m5.12xlarge:2'];
+  const required = (out: { quotas: Array<{ quotaName: string; required: number }> }) =>
+    Object.fromEntries(out.quotas.map((q) => [q.quotaName, q.required]));
+
+  test('sum each quota over every group, controller and login included', async () => {
+    const { code, stdout } = await run([...GROUPS, '--json']);
+    expect(code).toBe(QuotaExitCode.OK);
+    const out = JSON.parse(stdout);
+    expect(out.deployment.groups.map((g: { role: string; count: number }) => `${g.count} ${g.role}`))
+      .toEqual(['16 compute', '8 compute', '2 compute', '1 controller', '2 login']);
+    expect(required(out)).toEqual({
+      'ml.p5.48xlarge for cluster usage': 24,
+      'ml.g5.12xlarge for cluster usage': 2,
+      'ml.m5.12xlarge for cluster usage': 3,
+      'Maximum number instances allowed per SageMaker HyperPod cluster': 29,
+      'Total number of instances allowed across SageMaker HyperPod clusters': 29,
+      'Maximum size of EBS volume in GB for a SageMaker HyperPod cluster instance': 500,
+      // 24 p5 x 32 EFA cards, 2 g5.12xlarge x 1, 3 CPU nodes, 16 for FSx for Lustre, 1 NAT gateway.
+      'Network interfaces per Region': 24 * 32 + 2 + 3 + 16 + 1,
+    });
+    expect(out.quotas[0].basis).toBe('16 compute + 8 compute');
+    expect(out.quotas[2].basis).toBe('1 controller + 2 login');
+  });
+
+  test('--instance --nodes alone is the same one-group shape as one --instance-group', async () => {
+    const single = JSON.parse((await run(['--instance', 'ml.p5.48xlarge', '--nodes', '4', '--json'])).stdout);
+    const group = JSON.parse((await run(['--instance-group', 'ml.p5.48xlarge:4', '--json'])).stdout);
+    expect(group.quotas).toEqual(single.quotas);
+    expect(single.deployment.name).toBe('4 x ml.p5.48xlarge');
+  });
+
+  test('--check compares the sums: 20 p5 for 16 + 8 nodes is a request for 24', async () => {
+    const enough = { ...ENOUGH_FOR_SWALLOW, 'L-24E5A1B2': 2, 'L-E2A0AC0F': 3 };
+    const low = await run([...GROUPS, '--check', '--region', 'us-east-1', '--json'],
+      stubClient({ ...enough, 'L-8762A75F': 20 }));
+    expect(low.code).toBe(QuotaExitCode.ACTION_NEEDED);
+    expect(JSON.parse(low.stdout).quotas.filter((q: { status: string }) => q.status === QuotaStatus.REQUEST))
+      .toEqual([expect.objectContaining({ quotaCode: 'L-8762A75F', required: 24, current: 20, requestTo: 24 })]);
+    const exact = await run([...GROUPS, '--check', '--region', 'us-east-1'], stubClient({ ...enough, 'L-8762A75F': 24 }));
+    expect(exact.code).toBe(QuotaExitCode.OK);
+    expect(exact.stdout).toContain('Nothing to request');
+  });
+
+  test('the --check hint repeats the shape: its flags give the same quotas', async () => {
+    const listed = await run(GROUPS);
+    expect(listed.stdout).toMatch(/^Service quotas for 16 x ml\.p5\.48xlarge \+ 8 x ml\.p5\.48xlarge \+ 2 x ml\.g5\.12xlarge\n/);
+    const hint = /cdk-hyperpod-plan quotas (.*) --check --region REGION$/m.exec(listed.stdout)?.[1];
+    expect(hint).toBeDefined();
+    const again = JSON.parse((await run([...hint!.split(' '), '--json'])).stdout);
+    expect(again.quotas).toEqual(JSON.parse((await run([...GROUPS, '--json'])).stdout).quotas);
+  });
+});
+
 describe('without AWS credentials', () => {
   const noCredentials = () => Object.assign(new Error('Could not load credentials from any providers'),
     { name: 'CredentialsProviderError' });
@@ -193,8 +249,19 @@ describe('invalid input: exit 2 with the allowed values', () => {
 
   test.each([
     [['--profile', 'huge'], /profile must be one of swallow-70b, smoke, got 'huge'/],
-    [[], /profile or --instance TYPE --nodes N is required: --profile one of swallow-70b, smoke/],
-    [['--instance', 'ml.p5.48xlarge'], /--instance TYPE --nodes N is required/],
+    [[], /profile or a compute group is required: --profile one of swallow-70b, smoke, or --instance TYPE --nodes N and\/or --instance-group TYPE:COUNT/],
+    [['--instance', 'ml.p5.48xlarge'], /instance needs both --instance TYPE --nodes N/],
+    [['--nodes', '4', '--instance-group', 'ml.p5.48xlarge:4'], /nodes needs both --instance TYPE --nodes N/],
+    [['--instance', 'ml.p5.48xlarg', '--nodes', '2'], /got 'ml\.p5\.48xlarg' \(did you mean 'ml\.p5\.48xlarge'\?\)/],
+    [['--instance', 'ml.p5.48xlarge', '--nodes', '-2'], /nodes must be a positive integer, got '-2'/],
+    [['--instance-group', 'ml.p5.48xlarge'], /instance-group must be TYPE:COUNT, e\.g\. ml\.p5\.48xlarge:16, got 'ml\.p5\.48xlarge'/],
+    [['--instance-group', 'ml.p5.48xlarge:4:2'], /instance-group must be TYPE:COUNT, .*got 'ml\.p5\.48xlarge:4:2'/],
+    [['--instance-group', 'ml.p5.48xlarge:-4'], /instance-group count must be a positive integer, got '-4' in 'ml\.p5\.48xlarge:-4'/],
+    [['--instance-group', 'ml.p5.48xlarge:two'], /instance-group count must be a positive integer, got 'two'/],
+    [['--instance-group', 'p5e.48xlarg:2'], /instance-group must be a HyperPod instance type: .*got 'p5e\.48xlarg' \(did you mean 'ml\.p5e\.48xlarge'\?\)/],
+    [['--instance-group', 'ml.p5.48xlarge:2', '--login', 'ml.m5.4xlarge:0'], /login count must be a positive integer, got '0'/],
+    [['--profile', 'smoke', '--instance-group', 'ml.p5.48xlarge:2'], /profile takes no --instance-group: give either --profile or/],
+    [['--profile', 'smoke', '--instance-groups', 'ml.p5.48xlarge:2'], /Unknown option '--instance-groups' \(did you mean '--instance-group'\?\)/],
     [['--instance', 'ml.p9.48xlarge', '--nodes', '2'], /instance must be a HyperPod instance type: one of .*ml\.p5\.48xlarge.*got 'ml\.p9\.48xlarge'/],
     [['--instance', 'ml.p5.48xlarge', '--nodes', '0'], /nodes must be a positive integer, got '0'/],
     [['--instance', 'ml.p5.48xlarge', '--nodes', '2', '--controller', 'm9.huge'], /controller must be a HyperPod instance type/],
