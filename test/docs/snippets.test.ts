@@ -159,20 +159,6 @@ function packageImports(snippets: Snippet[]): string[] {
   return snippets.flatMap((s) => [...s.code.matchAll(/from '(cdk-hyperpod-training[^']*)'/g)].map((m) => m[1]));
 }
 
-/**
- * Failures in docs another change owns, reported there rather than fixed here, by doc and message (so an edit that
- * moves the snippet keeps matching). Remove an entry when its doc is fixed; a new failure is never listed here.
- */
-const KNOWN_FAILURES: Array<{ doc: string; problem: RegExp; why: string }> = [
-  {
-    doc: 'docs/observability.md',
-    problem: /missing the following properties from type 'HyperPodClusterProps': controllerGroup, computeGroups/,
-    why: "`new HyperPodCluster(this, 'Cluster', { network, storage, observability, /* groups */ })` leaves out the required groups",
-  },
-];
-
-const isKnown = (problem: string) => KNOWN_FAILURES.some((k) => problem.startsWith(`${k.doc}:`) && k.problem.test(problem));
-
 /** A snippet with a known mistake, checked in the same program: the harness must report it at its doc line. */
 const PROBE: Snippet = {
   doc: 'probe.md', line: 10,
@@ -205,7 +191,7 @@ describe('documentation snippets', () => {
   });
 
   test('every compiled snippet type-checks against the public API', () => {
-    expect(problems.filter((p) => !p.startsWith('probe.md:') && !isKnown(p))).toEqual([]);
+    expect(problems.filter((p) => !p.startsWith('probe.md:'))).toEqual([]);
   });
 
   test('a wrong snippet is reported at its doc line', () => {
