@@ -1,7 +1,7 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { IConstruct } from 'constructs';
 import { findHyperPodInstanceType, HYPERPOD_INSTANCE_TYPES, MAX_EBS_VOLUME_GIB } from '../catalog/hyperpod-instance-types';
-import { reportError } from '../core/configuration-error';
+import { nearest, reportError } from '../core/configuration-error';
 import { requireIntegerInRange, requireMatch, requireOneOf } from '../core/validation';
 
 /** The role of an instance group's nodes in Slurm. */
@@ -93,9 +93,9 @@ export function validateInstanceGroup(scope: IConstruct, field: string, group: I
     'letters, digits and hyphens, starting and ending with a letter or digit, at most 63 characters');
   const known = findHyperPodInstanceType(group.instanceType) !== undefined;
   if (!known) {
+    const names = HYPERPOD_INSTANCE_TYPES.map((t) => t.name);
     reportError(scope, `${field}.instanceType`,
-      `must be a HyperPod instance type (${HYPERPOD_INSTANCE_TYPES.map((t) => t.name).join(', ')}), `
-      + `got '${group.instanceType}'`);
+      `must be a HyperPod instance type (${names.join(', ')}), got '${group.instanceType}'${nearest(group.instanceType, names)}`);
   }
   requireIntegerInRange(scope, `${field}.count`, group.count, 1, 10000);
   if (group.threadsPerCore !== undefined) requireOneOf(scope, `${field}.threadsPerCore`, group.threadsPerCore, [1, 2]);

@@ -107,3 +107,32 @@ export function requireProp<T>(scope: IConstruct, field: string, value: T | unde
   if (value === undefined || value === null) throw new ConfigurationError(scope, field, `is required (${expected}), got ${value}`);
   return value;
 }
+
+/** The known id closest to `value` by edit distance, ignoring case (undefined when `known` is empty). */
+export function closest(value: string, known: readonly string[]): { id: string; distance: number } | undefined {
+  const wanted = value.toLowerCase();
+  let best: { id: string; distance: number } | undefined;
+  for (const id of known) {
+    const distance = editDistance(wanted, id.toLowerCase());
+    if (!best || distance < best.distance) best = { id, distance };
+  }
+  return best;
+}
+
+/** " (did you mean 'x'?)" for the known id closest to `value`, when it is close enough to be a typo; else "". */
+export function nearest(value: string, known: readonly string[]): string {
+  const best = closest(value, known);
+  return best && best.distance <= Math.max(2, Math.floor(value.length / 3)) ? ` (did you mean '${best.id}'?)` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = row;
+  }
+  return previous[b.length];
+}

@@ -1,4 +1,5 @@
 import * as sagemaker from '@aws-cdk/aws-sagemaker-alpha';
+import { closest } from '../core/configuration-error';
 
 /**
  * Accelerated instance types SageMaker real-time endpoints offer that @aws-cdk/aws-sagemaker-alpha 2.159.1 has no
@@ -25,23 +26,5 @@ export const ENDPOINT_INSTANCE_TYPES: readonly string[] = [...new Set([...alphaI
 
 /** The catalogue entry closest to `value` (fewest edits), for a "did you mean" in the error. */
 export function closestEndpointInstanceType(value: string): string {
-  let best = ENDPOINT_INSTANCE_TYPES[0];
-  let bestDistance = Infinity;
-  for (const candidate of ENDPOINT_INSTANCE_TYPES) {
-    const d = editDistance(value, candidate);
-    if (d < bestDistance) [best, bestDistance] = [candidate, d];
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length];
+  return closest(value, ENDPOINT_INSTANCE_TYPES)!.id;
 }

@@ -491,7 +491,7 @@ describe('HyperPodCluster validation', () => {
     };
     expect(problems(mistakes)).toEqual([
       expect.stringMatching(/^Test\/Cluster: clusterName must be letters/),
-      expect.stringMatching(/^Test\/Cluster: computeGroups\[0\]\.instanceType must be a HyperPod instance type .*got 'ml\.p5\.48xlarg'$/),
+      expect.stringMatching(/^Test\/Cluster: computeGroups\[0\]\.instanceType must be a HyperPod instance type .*got 'ml\.p5\.48xlarg' \(did you mean 'ml\.p5\.48xlarge'\?\)$/),
       'Test/Cluster: computeGroups[1].count must be an integer from 1 to 10000, got 0',
       "Test/Cluster: mountPath must be an absolute path such as '/fsx', got 'fsx'",
     ]);

@@ -25,7 +25,7 @@ describe('synthesizeApp: every configuration problem at once, one line each', ()
       expect(lines.slice(0, 3)).toEqual([
         "Platform/Network: availabilityZoneId must be an Availability Zone ID such as 'use1-az6', got 'us-east-1a'",
         "Platform/Storage: perUnitThroughputMBps must be a number, got string '250'",
-        expect.stringMatching(/^Platform\/Cluster: computeGroups\[0\]\.instanceType must be a HyperPod instance type \(ml\.p4d\.24xlarge, .*\), got 'ml\.p5\.48xlarg'$/),
+        expect.stringMatching(/^Platform\/Cluster: computeGroups\[0\]\.instanceType must be a HyperPod instance type \(ml\.p4d\.24xlarge, .*\), got 'ml\.p5\.48xlarg' \(did you mean 'ml\.p5\.48xlarge'\?\)$/),
       ]);
       // What remains is the CLI's own one-line verdict.
       expect(lines.slice(3)).toEqual([expect.stringMatching(/Subprocess exited with error 1$/)]);
