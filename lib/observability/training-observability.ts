@@ -14,7 +14,7 @@ import { Construct } from 'constructs';
 import { ClusterObservabilitySettings, IClusterObservability } from '../cluster/cluster-observability';
 import { IHyperPodCluster } from '../cluster/hyperpod-cluster';
 import { stackUniqueSuffix } from '../cluster/stack-unique-suffix';
-import { ConfigurationError } from '../core/configuration-error';
+import { collectConfigurationErrors, ConfigurationError, reportError } from '../core/configuration-error';
 import { allowCloudWatchLogs, restrictGrantsToAwsServices } from '../core/key-policy';
 import { requireIntegerInRange, requireMatch } from '../core/validation';
 import { LustreStorage } from '../storage/lustre-storage';
@@ -230,7 +230,8 @@ export class TrainingObservability extends Construct implements IClusterObservab
 
   constructor(scope: Construct, id: string, props: TrainingObservabilityProps = {}) {
     super(scope, id);
-    validateProps(this, props);
+    // Every mistake at once, recorded on the tree: `cdk synth` lists them all and writes no template.
+    collectConfigurationErrors(this, () => validateProps(this, props));
     this.props = props;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
     this.encryptionKey = props.encryptionKey ?? new kms.Key(this, 'Key', {
@@ -480,7 +481,6 @@ function validateProps(scope: Construct, props: TrainingObservabilityProps): voi
     requireMatch(scope, 'slack.channelId', props.slack.channelId, /^[A-Z0-9]{9,}$/, "a Slack channel ID such as 'C0123ABCD'");
   }
   if (props.jobNotifications?.states?.length === 0) {
-    throw new ConfigurationError(scope, 'jobNotifications.states',
-      `must name at least one of ${Object.values(SlurmJobState).join(', ')}, got []`);
+    reportError(scope, 'jobNotifications.states', `must name at least one of ${Object.values(SlurmJobState).join(', ')}, got []`);
   }
 }

@@ -7,6 +7,7 @@ import {
   TrainingObservability, TrainingObservabilityProps,
 } from '../../lib';
 import { testApp, testStack } from '../util';
+import { configurationProblems } from '../../lib/core/configuration-error';
 
 interface Built { stack: Stack; observability: TrainingObservability; cluster: HyperPodCluster; storage: LustreStorage; template: Template }
 
@@ -383,5 +384,15 @@ describe('TrainingObservability validation', () => {
   ];
   test.each(cases)('refuses %s', (_name, props, message) => {
     expect(() => build(props)).toThrow(message);
+  });
+
+  test('every mistake at once, recorded on the tree for cdk synth to list', () => {
+    const stack = testStack();
+    new TrainingObservability(stack, 'Observability', { scrapeIntervalSeconds: 1, alertEmails: ['oncall'], jobNotifications: { states: [] } });
+    expect(configurationProblems(stack)).toEqual([
+      'Test/Observability: scrapeIntervalSeconds must be an integer from 5 to 300, got 1',
+      "Test/Observability: alertEmails[0] must be an email address, got 'oncall'",
+      expect.stringMatching(/^Test\/Observability: jobNotifications\.states must name at least one of COMPLETED, FAILED.*, got \[\]$/),
+    ]);
   });
 });
