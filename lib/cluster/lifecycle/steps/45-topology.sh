@@ -39,7 +39,7 @@ switch_count() { { scontrol show topology 2>/dev/null || true; } | grep -cE '^(S
 # days-hours:minutes, days-hours:minutes:seconds.
 switch_wait_seconds() {
   py - "$LIFECYCLE_DIR"/jobs/*.sbatch <<'PY'
-import re, sys
+import os, re, sys
 
 def seconds(text):
     days, _, clock = text.rpartition("-") if "-" in text else ("", "", text)
@@ -52,7 +52,7 @@ def seconds(text):
     return parts[0] * 60 + (parts[1] if len(parts) == 2 else 0)
 
 waits = []
-for path in sys.argv[1:]:
+for path in filter(os.path.isfile, sys.argv[1:]):
     for line in open(path):
         match = re.match(r"#SBATCH\s+--switches=\d+@([0-9:-]+)\s*$", line)
         if match:
@@ -70,7 +70,7 @@ PY
 scheduler_parameters() {
   local original current
   original=$(slurm_conf_with_block "$1" "$BLOCK")
-  current=$(sed -n 's/^[[:space:]]*[Ss][Cc][Hh][Ee][Dd][Uu][Ll][Ee][Rr][Pp][Aa][Rr][Aa][Mm][Ee][Tt][Ee][Rr][Ss][[:space:]]*=[[:space:]]*//p' <<<"$original" | tail -n 1)
+  current=$(sed -n 's/^[[:space:]]*SchedulerParameters[[:space:]]*=[[:space:]]*//Ip' <<<"$original" | tail -n 1)
   py - "$current" "$2" <<'PY'
 import sys
 current, wait = sys.argv[1].split("#")[0].strip(), int(sys.argv[2])
