@@ -63,3 +63,27 @@ job_field() { scontrol show job -o "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
   wait_for 15 job_done "$id"
   [ "$(job_state "$id")" = COMPLETED ]
 }
+
+# A node outside every switch gets no job at all, so a stale topology would strand the nodes HyperPod adds later:
+# slurm-topology-refresh (every minute, hyperpod-topology-refresh.timer) puts them back with scontrol reconfigure.
+@test "a node missing from the topology takes no job, until slurm-topology-refresh brings the topology back in step" {
+  local node id
+  node=$(leaf_b)
+  cp "$SLURM_ETC/topology.conf" "$REHEARSAL_ROOT/topology.generated"
+  grep -v '^SwitchName=nn-rehearsal-leaf-b ' "$REHEARSAL_ROOT/topology.generated" | sed 's/,nn-rehearsal-leaf-b//' \
+    >"$SLURM_ETC/topology.conf"
+  scontrol reconfigure
+  run sbatch --parsable -p gpu -N 1 -w "$node" -o /dev/null --wrap true
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"Requested node configuration is not available"* ]]
+  run env SLURM_ROOT="$NODE_ROOT/opt/slurm" TOPOLOGY_REFRESH_WAIT=1 "$NODE_ROOT/usr/local/bin/slurm-topology-refresh"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"topology.conf updated for 3 Slurm nodes"* ]]
+  cmp "$SLURM_ETC/topology.conf" "$REHEARSAL_ROOT/topology.generated"
+  scontrol show topology | grep -q "^SwitchName=nn-rehearsal-leaf-b .*Nodes=$node$"
+  id=$(sbatch --parsable -p gpu -N 1 -w "$node" -o /dev/null --wrap true)
+  wait_for 30 job_done "$id"
+  [ "$(job_state "$id")" = COMPLETED ]
+}

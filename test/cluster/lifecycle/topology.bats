@@ -1,14 +1,16 @@
 #!/usr/bin/env bats
 # steps/45-topology.sh and bin/slurm-topology: slurmctld gets the cluster's network topology (topology/tree) from the
 # labels HyperPod writes into resource_config.json, or keeps HyperPod's own, and lets --switches waits last as long
-# as the shipped jobs ask. topology-stubs/ stand for slurmctld: what it runs is what systemctl last (re)started it on.
+# as the shipped jobs ask; bin/slurm-topology-refresh keeps a generated topology in step with the nodes.
+# topology-stubs/ stand for slurmctld: what it runs is what systemctl last (re)started it on.
 
 load test_helper
 
 setup() {
   setup_node
   PATH="$BATS_TEST_DIRNAME/topology-stubs:$PATH"
-  ETC="$PROVISION_ROOT/opt/slurm/etc"
+  SLURM_DIR="$PROVISION_ROOT/opt/slurm"
+  ETC="$SLURM_DIR/etc"
   RESOURCE_CONFIG="$PROVISION_ROOT/opt/ml/config/resource_config.json"
   # The scripts as HyperPod downloads them, with a launch in jobs/ as the reference app ships one.
   LIFECYCLE="$SANDBOX/lifecycle"
@@ -157,6 +159,7 @@ slurm_conf_before_block() { sed '/^$/,$d' "$ETC/slurm.conf"; }
   grep -qx 'TopologyPlugin=topology/tree' "$ETC/slurm.conf"
   [ "$(live SchedulerParameters)" = max_switch_wait=3600 ]
   [ "$(restarts)" -eq 1 ]
+  [ ! -e "$PROVISION_ROOT/etc/systemd/system/hyperpod-topology-refresh.timer" ]
 }
 
 @test "HyperPod's block topology (UltraServers) is kept and nothing changes: --switches is for trees" {
@@ -268,7 +271,82 @@ PY
   [ "$(live TopologyPlugin)" = topology/none ]
 }
 
-# bin/slurm-topology on its own, as an operator runs it after scaling.
+@test "a generated topology is kept in step by hyperpod-topology-refresh.timer, every minute" {
+  step
+  [ "$status" -eq 0 ]
+  local unit=$PROVISION_ROOT/etc/systemd/system/hyperpod-topology-refresh
+  grep -qx "ExecStart=$PROVISION_ROOT/usr/local/bin/slurm-topology-refresh" "$unit.service"
+  grep -qx "Environment=SLURM_ROOT=$SLURM_DIR SAGEMAKER_RESOURCE_CONFIG_PATH=$RESOURCE_CONFIG" "$unit.service"
+  grep -qx 'OnUnitActiveSec=1min' "$unit.timer"
+  calls systemctl | grep -qx 'systemctl enable --now hyperpod-topology-refresh.timer'
+  [ -x "$PROVISION_ROOT/usr/local/bin/slurm-topology-refresh" ]
+}
+
+# add_node ADDRESS NODE...: HyperPod adds an instance (its labels in resource_config.json, its NodeName in
+# slurm.conf) and restarts slurmctld, as when it scales up or replaces a node.
+add_node() {
+  local address=$1
+  shift
+  python3 - "$RESOURCE_CONFIG" "$address" "$@" <<'PY'
+import json, sys
+path, address, nodes = sys.argv[1], sys.argv[2], sys.argv[3:]
+config = json.load(open(path))
+config["InstanceGroups"][2]["Instances"].append({"CustomerIpAddress": address, "InstanceId": "i-0new",
+    "InstanceLabel": {"network-node-layer-%d" % (i + 1): n for i, n in enumerate(nodes)}})
+json.dump(config, open(path, "w"))
+PY
+  echo "NodeName=ip-${address//./-} NodeAddr=$address CPUs=192 RealMemory=2000000 Gres=gpu:8 State=CLOUD" >>"$ETC/slurm.conf"
+  systemctl restart slurmctld.service
+  : >"$STUB_CALLS"
+}
+
+refresh() {
+  run env SLURM_ROOT="$SLURM_DIR" SAGEMAKER_RESOURCE_CONFIG_PATH="$RESOURCE_CONFIG" TOPOLOGY_REFRESH_WAIT=0 \
+    "$PROVISION_ROOT/usr/local/bin/slurm-topology-refresh"
+}
+
+@test "slurm-topology-refresh: a node HyperPod adds later joins the topology, live after scontrol reconfigure" {
+  step
+  add_node 10.1.40.7 nn-spine nn-agg nn-leaf-c
+  refresh
+  echo "$output"
+  [ "$status" -eq 0 ]
+  grep -qx 'SwitchName=nn-leaf-c Nodes=ip-10-1-40-7' "$ETC/topology.conf"
+  grep -qx 'SwitchName=nn-agg Switches=nn-leaf-a,nn-leaf-b,nn-leaf-c' "$ETC/topology.conf"
+  calls scontrol | grep -qx 'scontrol reconfigure'
+  scontrol show topology | grep -q '^SwitchName=nn-leaf-c '
+  [[ "$output" == *"topology.conf updated for 3 Slurm nodes: # 3 Slurm nodes under 3 leaf switches."* ]]
+  # Nothing new: nothing written, no reconfigure.
+  : >"$STUB_CALLS"
+  refresh
+  [ "$status" -eq 0 ]
+  [ -z "$(calls scontrol | grep reconfigure)" ]
+}
+
+@test "slurm-topology-refresh: HyperPod's own topology is left alone" {
+  echo 'SwitchName=hp-leaf Nodes=ip-10-1-38-128' >"$ETC/topology.conf"
+  mkdir -p "$PROVISION_ROOT/usr/local/bin"
+  cp "$LIFECYCLE_SRC/bin/slurm-topology" "$LIFECYCLE_SRC/bin/slurm-topology-refresh" "$PROVISION_ROOT/usr/local/bin/"
+  refresh
+  [ "$status" -eq 0 ]
+  [ "$(cat "$ETC/topology.conf")" = 'SwitchName=hp-leaf Nodes=ip-10-1-38-128' ]
+  [ -z "$(calls scontrol)" ]
+}
+
+@test "slurm-topology-refresh: a topology slurmctld dies on is replaced by the previous one, and slurmctld restarted" {
+  step
+  cp "$ETC/topology.conf" "$SANDBOX/topology.before"
+  add_node 10.1.40.7 nn-spine nn-agg nn-leaf-c
+  STUB_SLURMCTLD_REFUSES=nn-leaf-c refresh
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"slurmctld did not take the new topology; the previous one is back and slurmctld restarted"* ]]
+  cmp "$ETC/topology.conf" "$SANDBOX/topology.before"
+  [ "$(restarts)" -eq 1 ]
+  scontrol ping
+}
+
+# bin/slurm-topology on its own, as slurm-topology-refresh runs it.
 
 topology() { run bash -c "printf '%s\n' \"\$@\" | '$LIFECYCLE_SRC/bin/slurm-topology' '$RESOURCE_CONFIG'" topology "$@"; }
 
