@@ -5,8 +5,8 @@
 # 300 s by default, slurm.conf(5); sbatch(1): the wait defaults to that cap).
 # Where the topology comes from, first match wins:
 #   1. HyperPod's own: its cluster agent configures and maintains a topology on the controller (AWS What's New,
-#      2026-04-23, "automatic Slurm topology"; the agent rewrites topology.conf/.yaml after node replacements, which
-#      a file written once here would not follow). When slurmctld runs topology/tree or topology/block with
+#      2026-04-23, as quoted in aws-samples/sample-physical-ai-scaffolding-kit PR #14; the agent rewrites
+#      topology.conf/.yaml after node replacements, awslabs/awsome-distributed-ai hyperpod-mental-model.md). When slurmctld runs topology/tree or topology/block with
 #      switches or blocks that this step did not write, they are kept; only max_switch_wait is set (tree).
 #   2. Generated here by bin/slurm-topology from the EC2 network nodes HyperPod writes into resource_config.json
 #      (InstanceLabel.network-node-layer-N), with TopologyPlugin=topology/tree. HyperPod instances are not in the
