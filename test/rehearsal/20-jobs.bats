@@ -35,11 +35,21 @@ test_only() {
   [[ "$output" == *"on nodes ip-10-1-"*",ip-10-1-"* ]]
 }
 
+# The header asks for one switch (--switches=1@60), which no leaf of the rehearsal's topology (two nodes and one,
+# 60-placement.bats) holds for three nodes; --test-only does not wait for a switch, so the command line allows two.
 @test "pretrain-swallow-70b.sbatch: its header is accepted, with the rehearsal's 3 nodes for the plan's 32" {
   grep -q '^#SBATCH --nodes=32$' "$JOBS/pretrain-swallow-70b.sbatch"
-  test_only --nodes=3 "$JOBS/pretrain-swallow-70b.sbatch"
+  grep -q '^#SBATCH --switches=1@60$' "$JOBS/pretrain-swallow-70b.sbatch"
+  test_only --nodes=3 --switches=2 "$JOBS/pretrain-swallow-70b.sbatch"
   # 8 tasks per node (one per GPU of the plan's p5), exclusive: every CPU of the three nodes.
   [[ "$output" == *"using 24 processors on nodes"*"in partition gpu"* ]]
+}
+
+@test "pretrain-swallow-70b.sbatch: --test-only refuses the header's one switch for more nodes than a leaf holds" {
+  run sbatch --test-only --nodes=3 "$JOBS/pretrain-swallow-70b.sbatch"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"Requested node configuration is not available"* ]]
+  test_only --nodes=2 "$JOBS/pretrain-swallow-70b.sbatch"
 }
 
 @test "pretrain-swallow-70b.sbatch: the real scheduler refuses the plan's 32 nodes on a 3-node partition" {

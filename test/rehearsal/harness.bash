@@ -88,7 +88,10 @@ stop_daemon() {
 
 daemon_running() { kill -0 "$(cat "$REHEARSAL_ROOT/pids/$1" 2>/dev/null)" 2>/dev/null; }
 
-# The node layout HyperPod gives the lifecycle scripts: resource_config.json with the groups and their addresses.
+# The node layout HyperPod gives the lifecycle scripts: resource_config.json with the groups and their addresses, and
+# each compute instance's EC2 network nodes as HyperPod labels them (InstanceLabel.network-node-layer-N, see
+# lib/cluster/lifecycle/bin/slurm-topology), as on an instance type with EC2 topology: the first two compute nodes
+# under one leaf (layer 3), the others under a second one, all under one layer-2 node and one spine (layer 1).
 write_resource_config() {
   python3 - "$RENDER_DIR/groups.json" "$SAGEMAKER_RESOURCE_CONFIG_PATH" "$CONTROLLER_ADDR" "$REHEARSAL_ROOT/compute-nodes" \
     "$(jq_settings clusterName)" <<'PY'
@@ -107,8 +110,13 @@ for group in json.load(open(groups)):
             address = "10.1.%d.%d" % (31 + n, 100 + n)
             if group["nodeType"] == "Compute":
                 names.append((group["name"], "ip-" + address.replace(".", "-")))
-        instances.append({"CustomerIpAddress": address, "InstanceId": "i-%017x" % (len(names) + i),
-                          "InstanceName": "%s-%d" % (group["name"], i + 1)})
+        instance = {"CustomerIpAddress": address, "InstanceId": "i-%017x" % (len(names) + i),
+                    "InstanceName": "%s-%d" % (group["name"], i + 1), "InstanceLabel": None}
+        if group["nodeType"] == "Compute":
+            leaf = "nn-rehearsal-leaf-a" if len(names) <= 2 else "nn-rehearsal-leaf-b"
+            instance["InstanceLabel"] = {"network-node-layer-1": "nn-rehearsal-spine",
+                                         "network-node-layer-2": "nn-rehearsal-agg", "network-node-layer-3": leaf}
+        instances.append(instance)
     config["InstanceGroups"].append({"Name": group["name"], "InstanceType": "ml.g5.2xlarge", "Instances": instances})
 json.dump(config, open(out, "w"), indent=2)
 open(nodes_file, "w").write("".join("%s %s\n" % (g, name) for g, name in names))
@@ -393,19 +401,25 @@ rehearsal_down() {
 
 # --- helpers for the tests --------------------------------------------------------------------------------------
 
-# slurm_config KEY: KEY's value in the running slurmctld's configuration.
-slurm_config() { scontrol show config | awk -F ' *= *' -v key="$1" '$1 == key { print $2 }'; }
+# slurm_config KEY: KEY's value in the running slurmctld's configuration (values may hold '=' themselves).
+slurm_config() { scontrol show config | awk -v key="$1" '$1 == key { sub(/^[^=]*= */, ""); print }'; }
 
 # job_state ID: the job's state (squeue while it is known, else scontrol).
 job_state() { scontrol show job "$1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p'; }
 job_done() { [[ "$(job_state "$1")" =~ ^(COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY)$ ]]; }
 
-# prom_query PROMQL: the result vector as "labels value" lines, labels as JSON.
+# prom_query PROMQL: the result vector as "labels value" lines, labels as JSON. Written at once, and a reader that
+# stops early (grep -q) is no error: with PYTHONUNBUFFERED set each print would be a write of its own, and under
+# pipefail a broken pipe fails the test.
 prom_query() {
   curl -sf --data-urlencode "query=$1" "http://127.0.0.1:$PROMETHEUS_PORT/api/v1/query" | python3 -c '
 import json, sys
-for r in json.load(sys.stdin)["data"]["result"]:
-    print(json.dumps(r["metric"], sort_keys=True), r["value"][1])'
+rows = ["%s %s\n" % (json.dumps(r["metric"], sort_keys=True), r["value"][1]) for r in json.load(sys.stdin)["data"]["result"]]
+try:
+    sys.stdout.write("".join(rows))
+    sys.stdout.flush()
+except BrokenPipeError:
+    sys.stdout = None'
 }
 
 # slurmctld_accepts DIR [SCONTROL ARGS...]: a throwaway slurmctld (its own port and state) starts on DIR/slurm.conf (and the files

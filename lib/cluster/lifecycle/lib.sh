@@ -187,3 +187,34 @@ local_scratch() {
     printf '%s\n' "$SAGEMAKER_EBS_PATH"
   fi
 }
+
+# slurm_conf_with_block FILE NAME [KEY=VALUE...]: FILE's content with a marked block NAME at its end that sets each
+# KEY=VALUE, in place of the block an earlier run wrote. Other lines setting one of these keys are commented out with
+# a mark (and restored once a later run no longer sets the key), so that the block alone decides and a re-run
+# changes nothing. Without KEY=VALUE: FILE as it was before any run.
+slurm_conf_with_block() {
+  py - "$@" <<'PY'
+import re, sys
+path, name, pairs = sys.argv[1], sys.argv[2], sys.argv[3:]
+begin, end = "# BEGIN cdk-hyperpod-training %s" % name, "# END cdk-hyperpod-training %s" % name
+mark = "  # replaced by the cdk-hyperpod-training %s block below" % name
+keys = {pair.split("=", 1)[0].lower() for pair in pairs}
+out, in_block = [], False
+for line in open(path).read().splitlines():
+    in_block = in_block or line.startswith(begin)
+    if in_block:
+        in_block = not line.startswith(end)
+        continue
+    if line.startswith("# ") and line.endswith(mark):
+        line = line[2:-len(mark)]
+    setting = re.match(r"\s*([A-Za-z]+)\s*=", line)
+    if setting and setting.group(1).lower() in keys:
+        line = "# " + line + mark
+    out.append(line)
+while out and not out[-1].strip():
+    out.pop()
+if pairs:
+    out += ["", begin + " (do not edit)"] + pairs + [end]
+print("\n".join(out))
+PY
+}

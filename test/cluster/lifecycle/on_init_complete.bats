@@ -39,7 +39,7 @@ started_steps() {
 @test "a Controller node runs only the steps marked for controllers" {
   STUB_HOST_IPS=10.1.0.10 on_init_complete
   [ "$status" -eq 0 ]
-  [ "$(started_steps)" = "10-wait-network 15-verify-slurm 20-verify-fsx 25-fsx-directories 70-observability 80-job-notifications 90-job-templates " ]
+  [ "$(started_steps)" = "10-wait-network 15-verify-slurm 20-verify-fsx 25-fsx-directories 45-topology 70-observability 80-job-notifications 90-job-templates " ]
   [ -x "$PROVISION_ROOT/fsx/jobs/nccl-allreduce-check.sbatch" ]
   grep -q "step 30-containers: skipped (runs on Login Compute)" "$LOG"
   [ -z "$(calls docker)" ]
@@ -112,7 +112,7 @@ started_steps() {
     if grep -qx '# class: essential' "$file"; then essential+=("$(basename "$file" .sh)"); fi
   done
   [[ " ${essential[*]} " == *" 10-wait-network 15-verify-slurm 20-verify-fsx 25-fsx-directories 30-containers "* ]]
-  for file in 50-preload-tool 60-experiment-tracking 70-observability 80-job-notifications; do
+  for file in 45-topology 50-preload-tool 60-experiment-tracking 70-observability 80-job-notifications; do
     grep -qx '# class: optional' "$LIFECYCLE_SRC/steps/$file.sh"
   done
 }
