@@ -176,11 +176,12 @@ PY
   [ "$(grep -c '^srun ' "$STUB_CALLS")" -eq 4 ]
   [ -z "$(grep '^srun ' "$STUB_CALLS" | grep -v '^srun --immediate=120 ')" ]
   # Slurm removes the NCCL job when it cannot start in time, and stops it when it runs too long.
-  grep -q '^sbatch .* --time=10:00 --deadline=now+720 ' "$STUB_CALLS"
+  grep -q '^sbatch .* --time=10 --deadline=now+720 ' "$STUB_CALLS"
   : >"$STUB_CALLS"
   selfcheck --step-timeout 30
   [ "$(grep -c '^srun --immediate=30 ' "$STUB_CALLS")" -eq 4 ]
-  grep -q '^sbatch .* --time=2:30 --deadline=now+180 ' "$STUB_CALLS"
+  # 150 s of run time is 3 minutes to Slurm: the deadline leaves the 30 s to start on top of those.
+  grep -q '^sbatch .* --time=3 --deadline=now+210 ' "$STUB_CALLS"
   STUB_BUSY=1 selfcheck
   [ "$status" -eq 1 ]
   [[ "$output" != *"would wait for resources for ever"* ]]
