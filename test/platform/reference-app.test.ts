@@ -51,3 +51,14 @@ describe('the reference app through the CDK CLI', () => {
     expect(fs.existsSync(path.join(outdir, 'no-az', 'TrainingPlatform.template.json'))).toBe(false);
   }, 120_000);
 });
+
+describe('CI runs what the README says', () => {
+  test('.ci/run installs with npm ci and runs the README\'s test command (then the rehearsal, where it can)', () => {
+    const block = /```bash\n([\s\S]*?)```/.exec(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8'))![1];
+    const testCommand = block.split('\n')[1].replace(/#.*/, '').trim();
+    expect(testCommand).toBe('npm test');
+    const commands = fs.readFileSync(path.join(ROOT, '.ci', 'run'), 'utf8').split('\n')
+      .map((l) => l.trim()).filter((l) => /^npm /.test(l));
+    expect(commands).toEqual(['npm ci --no-audit --no-fund', testCommand, 'npm run test:rehearsal']);
+  });
+});
