@@ -12,7 +12,7 @@ import {
   LIFECYCLE_SCRIPTS_DIR, LustreStorage, NodeMetricsSettings, NodeRecovery,
   SlurmConfigStrategy, TrainingNetwork,
 } from '../../lib';
-import { testApp, testStack } from '../util';
+import { settingsOf, testApp, testStack } from '../util';
 
 interface Built { stack: Stack; cluster: HyperPodCluster; network: TrainingNetwork; storage: LustreStorage; template: Template }
 
@@ -62,17 +62,6 @@ function group(template: Template, name: string): Record<string, any> {
   const found = groups(template).find((g) => g.InstanceGroupName === name);
   if (!found) throw new Error(`no group ${name}`);
   return found;
-}
-
-function settingsOf(stack: Stack, template: Template): Record<string, any> {
-  // The settings file is a Source.jsonData asset, staged in the app's assembly directory when synthesized.
-  const deployment = Object.values(template.findResources('Custom::CDKBucketDeployment'))[0];
-  const keys: string[] = deployment.Properties.SourceObjectKeys;
-  for (const key of keys) {
-    const file = path.join((stack.node.root as App).outdir, `asset.${key.replace('.zip', '')}`, 'cluster-settings.json');
-    if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8'));
-  }
-  throw new Error('settings asset not found');
 }
 
 describe('HyperPodCluster defaults', () => {
