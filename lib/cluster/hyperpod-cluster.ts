@@ -21,7 +21,7 @@ import {
   defaultHealthChecks, hasAccelerators, INSTANCE_GROUP_NAME, InstanceGroupOptions, SlurmNodeType,
   validateInstanceGroup,
 } from './instance-group';
-import { LifecycleScripts, ON_INIT_COMPLETE_SCRIPT } from './lifecycle-scripts';
+import { ClusterSettingsFile, LifecycleScripts, ON_INIT_COMPLETE_SCRIPT } from './lifecycle-scripts';
 import { ncclEnvironment } from './nccl-environment';
 
 /** What HyperPod does with a node that fails a health check. */
@@ -336,7 +336,7 @@ export class HyperPodCluster extends Resource implements IHyperPodCluster {
   }
 
   /** The contract with lib/cluster/lifecycle (docs/lifecycle.md): everything the scripts may not hard-code. */
-  private settings(props: HyperPodClusterProps, groups: PlannedGroup[]): Record<string, unknown> {
+  private settings(props: HyperPodClusterProps, groups: PlannedGroup[]): ClusterSettingsFile {
     return {
       schemaVersion: 1,
       clusterName: this.clusterName,

@@ -9,6 +9,7 @@ import { acknowledgeCurrentWildcards, acknowledgeManagedPolicy, acknowledgeWildc
 import { grantNamedStatements } from '../core/named-grant';
 import { AccessLogsBucket } from '../storage/access-logs-bucket';
 import { stackUniqueSuffix } from './stack-unique-suffix';
+import { ClusterObservabilitySettings } from './cluster-observability';
 
 /** The scripts shipped in this package (`lib/cluster/lifecycle`). */
 export const LIFECYCLE_SCRIPTS_DIR = path.join(__dirname, 'lifecycle');
@@ -20,9 +21,37 @@ export const ON_INIT_COMPLETE_SCRIPT = 'on_init_complete.sh';
 /** The settings file the scripts read, written next to them. */
 export const SETTINGS_FILE = 'cluster-settings.json';
 
+/**
+ * `cluster-settings.json`: everything the node scripts may not hard-code (docs/lifecycle.md). `schemaVersion`
+ * is what lib.sh's require_settings checks; test/cluster/settings-contract.test.ts holds the scripts' reads to it.
+ */
+export interface ClusterSettingsFile extends ClusterObservabilitySettings {
+  readonly schemaVersion: 1;
+  readonly clusterName: string;
+  readonly region: string;
+  /** The file system the nodes mount, or null for a cluster without one. */
+  readonly fsx: {
+    readonly mountPath: string;
+    readonly dnsName: string;
+    readonly mountName: string;
+    /** Directories under the mount made writable by every user (relative to it). */
+    readonly userDirectories: readonly string[];
+    readonly dataRepositories: ReadonlyArray<{ readonly fileSystemPath: string; readonly s3Uri: string; readonly exported: boolean }>;
+  } | null;
+  /** Node count per compute partition (one partition per compute group). */
+  readonly slurm: { readonly partitions: Readonly<Record<string, number>> };
+  /** Slurm node type (Controller, Login, Compute) per instance group. */
+  readonly instanceGroups: Readonly<Record<string, string>>;
+  readonly features: { readonly containers: boolean };
+  /** NCCL/EFA environment for jobs (nccl-env.sh). */
+  readonly nccl: Readonly<Record<string, string>>;
+  readonly preload: { readonly parallelism: number };
+  readonly experimentTracking: { readonly secretArn: string; readonly envVar: string } | null;
+}
+
 export interface LifecycleScriptsProps {
   /** The settings the scripts read (`cluster-settings.json`); tokens are resolved at deploy time. */
-  readonly settings: Record<string, unknown>;
+  readonly settings: ClusterSettingsFile;
   /**
    * Bucket for the scripts.
    * @default - a new private, TLS-only, versioned, access-logged bucket named `sagemaker-lifecycle-<stack UUID>`
