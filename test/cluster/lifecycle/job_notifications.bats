@@ -54,12 +54,12 @@ not_published() { [ -z "$(calls aws | grep '^aws sns publish')" ]; }
     'STATES=FAILED TIMEOUT NODE_FAIL OUT_OF_MEMORY CANCELLED PREEMPTED BOOT_FAIL DEADLINE' \
     MINIMUM_ELAPSED_MINUTES=0 CLUSTER_NAME=swallow-70b)" ]
   [ "$(tail -n 4 "$SLURM_CONF")" = "$(printf '%s\n' \
-    '# BEGIN cdk-hyperpod-training job notifications (80-job-notifications; do not edit)' \
+    '# BEGIN cdk-hyperpod-training job notifications (do not edit)' \
     'JobCompType=jobcomp/script' "JobCompLoc=$NOTIFY" \
     '# END cdk-hyperpod-training job notifications')" ]
   # The only other change: HyperPod's jobcomp/none is commented out.
   [ "$(grep -ci '^ *jobcomptype' "$SLURM_CONF")" -eq 1 ]
-  grep -qx '# JobCompType=jobcomp/none  # replaced by the cdk-hyperpod-training block below' "$SLURM_CONF"
+  grep -qx '# JobCompType=jobcomp/none  # replaced by the cdk-hyperpod-training job notifications block below' "$SLURM_CONF"
   [ "$(diff "$FIXTURES/slurm.conf" "$SLURM_CONF" | grep -c '^[<>]')" -eq 7 ]
   [ "$(calls systemctl | grep -c 'restart slurmctld.service')" -eq 1 ]
   [ "$(calls scontrol)" = 'scontrol show config' ]

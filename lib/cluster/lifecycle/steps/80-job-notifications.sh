@@ -54,41 +54,26 @@ print("\n".join([arn, region, " ".join(states), str(minimum), cluster]))
 PY
 }
 
-# slurm_conf_with_jobcomp FILE SCRIPT: FILE with a marked block that sets JobCompType=jobcomp/script and
-# JobCompLoc=SCRIPT, replacing an earlier block. JobCompType=jobcomp/none elsewhere is commented out; any
-# other job completion plugin is an error, as Slurm runs only one.
+# slurm_conf_with_jobcomp FILE SCRIPT: FILE with a marked block (lib.sh's slurm_conf_with_block) that sets
+# JobCompType=jobcomp/script and JobCompLoc=SCRIPT. JobCompType=jobcomp/none elsewhere is commented out; any other
+# job completion plugin is an error, as Slurm runs only one.
 slurm_conf_with_jobcomp() {
-  py - "$1" "$2" <<'PY'
+  py - "$1" <<'PY' || return 1
 import re, sys
-path, script = sys.argv[1], sys.argv[2]
-begin = "# BEGIN cdk-hyperpod-training job notifications"
-end = "# END cdk-hyperpod-training job notifications"
-setting = re.compile(r"\s*(JobCompType|JobCompLoc)\s*=\s*(\S*)", re.IGNORECASE)
-lines = open(path).read().splitlines()
-# An earlier block is dropped and written again at the end.
-kept, in_block = [], False
-for line in lines:
+path = sys.argv[1]
+begin, end = "# BEGIN cdk-hyperpod-training job notifications", "# END cdk-hyperpod-training job notifications"
+in_block = False
+for line in open(path).read().splitlines():
     in_block = in_block or line.startswith(begin)
-    if not in_block:
-        kept.append(line)
-    elif line.startswith(end):
-        in_block = False
-out = []
-for line in kept:
-    match = setting.match(line)
-    if match:
-        if match.group(1).lower() == "jobcomptype" and match.group(2).lower() not in ("jobcomp/none", "none"):
-            sys.exit("%s sets JobCompType=%s; Slurm runs one job completion plugin, so job notifications "
-                     "(jobcomp/script) cannot be added. Remove that setting or jobNotifications."
-                     % (path, match.group(2)))
-        line = "# " + line + "  # replaced by the cdk-hyperpod-training block below"
-    out.append(line)
-while out and not out[-1].strip():
-    out.pop()
-out += ["", begin + " (80-job-notifications; do not edit)", "JobCompType=jobcomp/script",
-        "JobCompLoc=" + script, end]
-print("\n".join(out))
+    if in_block:
+        in_block = not line.startswith(end)
+        continue
+    match = re.match(r"\s*JobCompType\s*=\s*(\S*)", line, re.IGNORECASE)
+    if match and match.group(1).lower() not in ("jobcomp/none", "none"):
+        sys.exit("%s sets JobCompType=%s; Slurm runs one job completion plugin, so job notifications "
+                 "(jobcomp/script) cannot be added. Remove that setting or jobNotifications." % (path, match.group(1)))
 PY
+  slurm_conf_with_block "$1" "job notifications" "JobCompType=jobcomp/script" "JobCompLoc=$2"
 }
 
 jobcomp_is_script() {
