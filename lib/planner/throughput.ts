@@ -101,7 +101,7 @@ export interface ThroughputConstants {
 export const FITTED_THROUGHPUT_CONSTANTS: ThroughputConstants = {
   ampereEfficiency: 0.6753,
   hopperEfficiency: 0.6437,
-  fp8Efficiency: 0.7132,
+  fp8Efficiency: 0.7431,
   ampereAttentionEfficiency: 0.5,
   hopperAttentionEfficiency: 0.339,
   tpLatencySeconds: 157.5e-6,
@@ -243,7 +243,7 @@ function microBatchTimes(input: ThroughputInput, options: ResolvedTrainingOption
   const gemm = layerGemmFlopsPerToken(model) * tokens / tp / gemmRate * passScale;
   const elementwise = elementwiseBytesPerToken(model) * tokens / tp / (gpu.memoryBandwidthTBps * 1e12) * passScale;
   const layerCompute = gemm + elementwise + attention;
-  const layerCp = cp === 1 ? 0 : contextParallelSeconds(input, forwardPasses);
+  const layerCp = cp === 1 ? 0 : contextParallelSeconds(input, k, forwardPasses);
   const layerTp = tp === 1 ? 0 : tensorParallelSeconds(input, options, k, forwardPasses, gemm);
   const output = outputLayerFlopsPerToken(model) * tokens / tp / gemmRate;
   const perLayer = layerCompute + layerTp + layerCp;
@@ -285,14 +285,18 @@ function tensorParallelSeconds(input: ThroughputInput, options: ResolvedTraining
  * Ring context parallelism: CP − 1 exchanges of this rank's K and V chunk (bf16, KV heads only, split by TP) per
  * forward pass, twice that backward (K, V and their gradients). Transformer Engine overlaps each exchange with the
  * previous chunk's attention, but the held-out 16384-token grid (CP across nodes ran at ~290 TFLOP/s) shows it
- * exposed: the model counts it in full.
+ * exposed: the model counts it in full. When the ring crosses a node, every ring step (CP − 1 per forward pass and
+ * CP − 1 backward) also waits on a send/receive over the network, charged like the pipeline's: the p2p latency the
+ * grid fits on stage boundaries between nodes.
  */
-function contextParallelSeconds(input: ThroughputInput, forwardPasses: number): number {
+function contextParallelSeconds(input: ThroughputInput, k: ThroughputConstants, forwardPasses: number): number {
   const { model, layout, fabric } = input;
   const tokens = layout.mbs * input.sequenceLength / layout.cp;
   const kvBytes = 2 * 2 * tokens * model.hiddenSize * (model.numKvHeads / model.numAttentionHeads) / layout.tp;
-  const transfer = (forwardPasses + 2) * (layout.cp - 1) * kvBytes / bytesPerSecond(fabric, layout.tp * layout.cp);
-  return transfer;
+  const span = layout.tp * layout.cp;
+  const transfer = (forwardPasses + 2) * (layout.cp - 1) * kvBytes / bytesPerSecond(fabric, span);
+  const networkSteps = insideNode(fabric, span) ? 0 : (forwardPasses + 1) * (layout.cp - 1);
+  return transfer + networkSteps * k.p2pLatencySeconds;
 }
 
 /**
