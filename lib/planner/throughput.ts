@@ -93,7 +93,9 @@ export interface ThroughputConstants {
 /**
  * Fitted by test/planner/calibrate.ts on /work/shared/reference data only: Nelder–Mead on the mean squared log
  * error over the 122 measured layouts of the Llama-3.1-8B grid at sequence 8192 (A100 40GB on 8-GPU nodes with 4×
- * HDR200, H100 94GB on 4-GPU nodes with 4× NDR200, global batch 1024), within physical bounds; `fp8Efficiency` alone
+ * HDR200, H100 94GB on 4-GPU nodes with 4× NDR200, global batch 1024), within physical bounds, except
+ * `hopperAttentionEfficiency`, fixed from FlashAttention-2's H100 figure (335 of 989 TFLOP/s, Dao 2023, arXiv
+ * 2307.08691 §4.1): one sequence length cannot separate the GEMM and attention shares; `fp8Efficiency` alone
  * on the nine NeMo / Megatron-Bridge FP8 rows of throughput-reference.csv (the other constants held), with a
  * leave-one-out check. The 16384-token grid, Meta's Llama 3 405B BF16 rows and the Swallow 70B figure are not in
  * any fit and serve as checks (docs/planner.md).
