@@ -64,17 +64,24 @@ export interface ThroughputConstants {
   readonly hopperEfficiency: number;
   /** Fraction of dense FP8 peak (2 × BF16) the GEMMs reach on Hopper with Transformer Engine FP8, casts included. */
   readonly fp8Efficiency: number;
-  /** Fraction of dense BF16 peak causal flash attention reaches, counted on the FLOPs it does (half of s²). */
-  readonly flashAttentionEfficiency: number;
+  /**
+   * Fraction of dense BF16 peak causal flash attention reaches on Ampere GPUs, counted on the FLOPs it does (half
+   * of s²).
+   */
+  readonly ampereAttentionEfficiency: number;
+  /** The same on Hopper GPUs (FlashAttention-2 uses no Hopper-specific instructions: a lower share of peak). */
+  readonly hopperAttentionEfficiency: number;
   /** Fixed cost of one tensor-parallel collective (launch, synchronisation, small-message latency), seconds. */
   readonly tpLatencySeconds: number;
   /** Exposed tensor-parallel traffic, as a multiple of bytes / link bandwidth. */
   readonly tpBandwidthFactor: number;
   /**
-   * Extra attention time of ring context parallelism at large CP: attention × (1 + this × (1 − 1/CP)) (the chunks
-   * are smaller kernels, and partial results are merged).
+   * Extra attention time of ring context parallelism on Ampere: attention × (1 + this × (1 − 1/CP)) (the chunks are
+   * smaller kernels, and partial results are merged).
    */
-  readonly cpAttentionOverhead: number;
+  readonly ampereCpAttentionOverhead: number;
+  /** The same on Hopper (another attention kernel: its own chunking cost). */
+  readonly hopperCpAttentionOverhead: number;
   /** Latency of one pipeline send/receive (NCCL p2p set-up and synchronisation), seconds. */
   readonly p2pLatencySeconds: number;
   /** Achieved fraction of network bandwidth for the data-parallel reduce-scatter and all-gather. */
@@ -86,22 +93,26 @@ export interface ThroughputConstants {
 /**
  * Fitted by test/planner/calibrate.ts on /work/shared/reference data only: Nelder–Mead on the mean squared log
  * error over the 122 measured layouts of the Llama-3.1-8B grid at sequence 8192 (A100 40GB on 8-GPU nodes with 4×
- * HDR200, H100 94GB on 4-GPU nodes with 4× NDR200, global batch 1024), within physical bounds; `fp8Efficiency` alone
+ * HDR200, H100 94GB on 4-GPU nodes with 4× NDR200, global batch 1024), within physical bounds, except
+ * `hopperAttentionEfficiency`, fixed from FlashAttention-2's H100 figure (335 of 989 TFLOP/s, Dao 2023, arXiv
+ * 2307.08691 §4.1): one sequence length cannot separate the GEMM and attention shares; `fp8Efficiency` alone
  * on the nine NeMo / Megatron-Bridge FP8 rows of throughput-reference.csv (the other constants held), with a
  * leave-one-out check. The 16384-token grid, Meta's Llama 3 405B BF16 rows and the Swallow 70B figure are not in
  * any fit and serve as checks (docs/planner.md).
  */
 export const FITTED_THROUGHPUT_CONSTANTS: ThroughputConstants = {
-  ampereEfficiency: 0.6718,
-  hopperEfficiency: 0.5846,
-  fp8Efficiency: 0.634,
-  flashAttentionEfficiency: 0.5661,
-  tpLatencySeconds: 158.6e-6,
+  ampereEfficiency: 0.6753,
+  hopperEfficiency: 0.6437,
+  fp8Efficiency: 0.7431,
+  ampereAttentionEfficiency: 0.5,
+  hopperAttentionEfficiency: 0.339,
+  tpLatencySeconds: 157.5e-6,
   tpBandwidthFactor: 0.3,
-  cpAttentionOverhead: 1,
+  ampereCpAttentionOverhead: 1,
+  hopperCpAttentionOverhead: 0.5859,
   p2pLatencySeconds: 500e-6,
-  dpBandwidthFactor: 0.5623,
-  dpOverlap: 0.6245,
+  dpBandwidthFactor: 0.343,
+  dpOverlap: 1,
 };
 
 /**
@@ -224,13 +235,17 @@ function microBatchTimes(input: ThroughputInput, options: ResolvedTrainingOption
   const passScale = (forwardPasses + 2) / 3;
   const attentionScale = options.recomputation === Recomputation.SELECTIVE ? 4 / 3 : passScale;
   // Causal flash attention computes half of Megatron's non-causal count (the upper triangle is skipped).
+  const attentionRate = peak * (gpu.architecture === GpuArchitecture.HOPPER
+    ? k.hopperAttentionEfficiency : k.ampereAttentionEfficiency);
   const attentionCompute = layerAttentionFlopsPerToken(model, input.sequenceLength) / 2 * tokens / tp
-    / (peak * k.flashAttentionEfficiency);
-  const attention = attentionCompute * attentionScale * (1 + k.cpAttentionOverhead * (1 - 1 / cp));
+    / attentionRate;
+  const cpOverhead = gpu.architecture === GpuArchitecture.HOPPER ? k.hopperCpAttentionOverhead
+    : k.ampereCpAttentionOverhead;
+  const attention = attentionCompute * attentionScale * (1 + cpOverhead * (1 - 1 / cp));
   const gemm = layerGemmFlopsPerToken(model) * tokens / tp / gemmRate * passScale;
   const elementwise = elementwiseBytesPerToken(model) * tokens / tp / (gpu.memoryBandwidthTBps * 1e12) * passScale;
   const layerCompute = gemm + elementwise + attention;
-  const layerCp = cp === 1 ? 0 : contextParallelSeconds(input, forwardPasses);
+  const layerCp = cp === 1 ? 0 : contextParallelSeconds(input, k, forwardPasses);
   const layerTp = tp === 1 ? 0 : tensorParallelSeconds(input, options, k, forwardPasses, gemm);
   const output = outputLayerFlopsPerToken(model) * tokens / tp / gemmRate;
   const perLayer = layerCompute + layerTp + layerCp;
@@ -272,14 +287,18 @@ function tensorParallelSeconds(input: ThroughputInput, options: ResolvedTraining
  * Ring context parallelism: CP − 1 exchanges of this rank's K and V chunk (bf16, KV heads only, split by TP) per
  * forward pass, twice that backward (K, V and their gradients). Transformer Engine overlaps each exchange with the
  * previous chunk's attention, but the held-out 16384-token grid (CP across nodes ran at ~290 TFLOP/s) shows it
- * exposed: the model counts it in full.
+ * exposed: the model counts it in full. When the ring crosses a node, every ring step (CP − 1 per forward pass and
+ * CP − 1 backward) also waits on a send/receive over the network, charged like the pipeline's: the p2p latency the
+ * grid fits on stage boundaries between nodes.
  */
-function contextParallelSeconds(input: ThroughputInput, forwardPasses: number): number {
+function contextParallelSeconds(input: ThroughputInput, k: ThroughputConstants, forwardPasses: number): number {
   const { model, layout, fabric } = input;
   const tokens = layout.mbs * input.sequenceLength / layout.cp;
   const kvBytes = 2 * 2 * tokens * model.hiddenSize * (model.numKvHeads / model.numAttentionHeads) / layout.tp;
-  const transfer = (forwardPasses + 2) * (layout.cp - 1) * kvBytes / bytesPerSecond(fabric, layout.tp * layout.cp);
-  return transfer;
+  const span = layout.tp * layout.cp;
+  const transfer = (forwardPasses + 2) * (layout.cp - 1) * kvBytes / bytesPerSecond(fabric, span);
+  const networkSteps = insideNode(fabric, span) ? 0 : (forwardPasses + 1) * (layout.cp - 1);
+  return transfer + networkSteps * k.p2pLatencySeconds;
 }
 
 /**
@@ -311,8 +330,9 @@ function exposedDataParallelSeconds(input: ThroughputInput, options: ResolvedTra
   const bytes = perParam * parametersOnMostLoadedGpu(input.model, layout, options) * (ranks - 1) / ranks;
   const groupSpan = layout.tp * layout.cp * layout.dp;
   // With r of the group's ranks in each node, only 1/r of a rank's traffic crosses the network (NCCL moves the
-  // rest over NVLink), so the network looks r times faster per rank.
-  const ranksPerNode = Math.max(1, fabric.gpusPerNode / (layout.tp * layout.cp));
+  // rest over NVLink), so the network looks r times faster per rank. The DP·CP group's ranks are TP apart
+  // (Megatron's rank order tp-cp-dp-pp), so a node holds gpusPerNode / TP of them, its CP ranks included.
+  const ranksPerNode = Math.min(ranks, Math.max(1, fabric.gpusPerNode / layout.tp));
   const bandwidth = insideNode(fabric, groupSpan) ? bytesPerSecond(fabric, groupSpan)
     : bytesPerSecond(fabric, groupSpan) * ranksPerNode;
   return Math.max(0, bytes / (bandwidth * k.dpBandwidthFactor) - k.dpOverlap * stageSeconds);

@@ -14,16 +14,24 @@ const BOUNDS: Record<Key, [number, number]> = {
   ampereEfficiency: [0.3, 0.98],
   hopperEfficiency: [0.3, 0.98],
   fp8Efficiency: [0.3, 0.98],
-  flashAttentionEfficiency: [0.3, 0.7], // FlashAttention-2 reports 50–73% of A100 peak, 35–50% of H100's
+  ampereAttentionEfficiency: [0.5, 0.73], // FlashAttention-2: 50–73% of A100 peak (Dao 2023, arXiv 2307.08691)
+  // Fixed, not fitted: FlashAttention-2 on H100, up to 335 of 989 TFLOP/s forward + backward (ibid., §4.1). The
+  // grid is one sequence length, where GEMM and attention shares cannot be told apart.
+  hopperAttentionEfficiency: [0.339, 0.339],
   tpLatencySeconds: [0, 300e-6],
   tpBandwidthFactor: [0.3, 3],
-  cpAttentionOverhead: [0, 1],
+  ampereCpAttentionOverhead: [0, 1],
+  hopperCpAttentionOverhead: [0, 1],
   p2pLatencySeconds: [10e-6, 500e-6],
   dpBandwidthFactor: [0.1, 2],
   dpOverlap: [0, 1],
 };
-/** The constants fitted on the BF16 grid; fp8Efficiency is fitted alone on the FP8 rows (see fitFp8). */
-export const GRID_KEYS = (Object.keys(BOUNDS) as Key[]).filter((k) => k !== 'fp8Efficiency');
+/**
+ * The constants fitted on the BF16 grid; fp8Efficiency is fitted alone on the FP8 rows (see fitFp8), and those with
+ * one-point bounds are fixed from their source.
+ */
+export const GRID_KEYS = (Object.keys(BOUNDS) as Key[])
+  .filter((k) => k !== 'fp8Efficiency' && BOUNDS[k][0] !== BOUNDS[k][1]);
 
 function toConstants(unit: readonly number[], keys: readonly Key[], base: ThroughputConstants): ThroughputConstants {
   const entries = keys.map((key, i) => {
