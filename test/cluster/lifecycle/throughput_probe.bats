@@ -104,3 +104,14 @@ predicted() {
   [[ "$output" == *"-n must be a positive integer, got 'two'"* ]]
   [ -z "$(calls sbatch)" ]
 }
+
+@test "docs/jobs.md shows what the probe prints for the profile's plan and the fixture log, line for line" {
+  local plan="$BATS_TEST_TMPDIR/pretrain-profile.sbatch" docs="$BATS_TEST_DIRNAME/../../../docs/jobs.md"
+  (cd "$BATS_TEST_DIRNAME/../../.." && npx --no-install tsx lib/planner-cli/cli-main.ts plan --model llama-3.3-70b \
+    --instance ml.p5.48xlarge --nodes 32 --tokens 314e9 --seq 8192 --gbs 1024 --checkpoint-interval-min 60 \
+    --emit-sbatch "$plan" >/dev/null)
+  probe --log "$FIXTURES/megatron-probe-16n.log" -n 16 "$plan"
+  [ "$status" -eq 0 ]
+  # The block after "and prints:" in the docs.
+  diff <(awk '/and prints:$/ { getline; on = 1; next } on && /^```$/ { exit } on' "$docs") <(printf '%s\n' "$output")
+}
