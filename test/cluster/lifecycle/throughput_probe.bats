@@ -58,8 +58,11 @@ predicted() {
   local sbatch
   sbatch=$(calls sbatch)
   [[ "$sbatch" == "sbatch --parsable --wait --nodes=16 --no-requeue --job-name=probe-llama-3.3-70b-16n --output=$PROBE_LOG_DIR/%x-%j.out --time="*" --export=ALL,PROBE_ITERS=30,MOCK_DATA=0 $SCRIPT" ]]
-  # 30 steps at the plan's 71.13 s per step on 16 nodes, rounded down, plus one.
-  [[ "$output" == *"throughput-probe: 30 steps on 16 nodes, about 36 minutes of training after start-up"* ]]
+  # 30 steps at the plan's step time on 16 nodes, in minutes rounded down, plus one.
+  local minutes
+  minutes=$(awk -v s="$(predicted 16 step_seconds)" 'BEGIN { printf "%d", int(30 * s / 60) + 1 }')
+  [ "$minutes" -ge 30 ]
+  [[ "$output" == *"throughput-probe: 30 steps on 16 nodes, about $minutes minutes of training after start-up"* ]]
   [[ "$output" == *"output in $PROBE_LOG_DIR/probe-llama-3.3-70b-16n-1234.out"* ]]
   [ -f "$PROBE_LOG_DIR/probe-llama-3.3-70b-16n-1234.out" ]
   [[ "$output" == *"Plan with the measurement:"* ]]
