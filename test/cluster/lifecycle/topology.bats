@@ -277,8 +277,9 @@ PY
   local unit=$PROVISION_ROOT/etc/systemd/system/hyperpod-topology-refresh
   grep -qx "ExecStart=$PROVISION_ROOT/usr/local/bin/slurm-topology-refresh" "$unit.service"
   grep -qx "Environment=SLURM_ROOT=$SLURM_DIR SAGEMAKER_RESOURCE_CONFIG_PATH=$RESOURCE_CONFIG" "$unit.service"
-  grep -qx 'OnUnitActiveSec=1min' "$unit.timer"
-  calls systemctl | grep -qx 'systemctl enable --now hyperpod-topology-refresh.timer'
+  grep -qx 'OnUnitActiveSec=60s' "$unit.timer"
+  calls systemctl | grep -qx 'systemctl enable hyperpod-topology-refresh.timer'
+  calls systemctl | grep -qx 'systemctl restart hyperpod-topology-refresh.timer'
   [ -x "$PROVISION_ROOT/usr/local/bin/slurm-topology-refresh" ]
 }
 
