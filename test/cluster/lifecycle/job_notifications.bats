@@ -66,6 +66,19 @@ not_published() { [ -z "$(calls aws | grep '^aws sns publish')" ]; }
   [[ "$output" == *"jobs ending in FAILED, TIMEOUT, NODE_FAIL, OUT_OF_MEMORY, CANCELLED, PREEMPTED, BOOT_FAIL, DEADLINE after at least 0 minutes are published to $TOPIC"* ]]
 }
 
+@test "a slurm.conf an earlier release edited (its block header and mark) ends up with one block" {
+  sed 's/^JobCompType=jobcomp\/none$/# &  # replaced by the cdk-hyperpod-training block below/' "$FIXTURES/slurm.conf" >"$SLURM_CONF"
+  printf '%s\n' '' '# BEGIN cdk-hyperpod-training job notifications (80-job-notifications; do not edit)' \
+    'JobCompType=jobcomp/script' 'JobCompLoc=/usr/local/bin/slurm-job-notify' \
+    '# END cdk-hyperpod-training job notifications' >>"$SLURM_CONF"
+  grep -q '^# JobCompType=jobcomp/none  # replaced by the cdk-hyperpod-training block below$' "$SLURM_CONF"
+  STUB_ACTIVE_UNITS="slurmctld.service" run_step 80-job-notifications
+  [ "$status" -eq 0 ]
+  [ "$(grep -c '^# BEGIN cdk-hyperpod-training job notifications' "$SLURM_CONF")" -eq 1 ]
+  [ "$(grep -ci '^ *jobcomptype' "$SLURM_CONF")" -eq 1 ]
+  grep -qx "JobCompLoc=$NOTIFY" "$SLURM_CONF"
+}
+
 @test "running twice edits slurm.conf once and restarts slurmctld once" {
   STUB_ACTIVE_UNITS="slurmctld.service" run_step 80-job-notifications
   [ "$status" -eq 0 ]
